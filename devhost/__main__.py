@@ -1,0 +1,98 @@
+"""``python -m devhost``: serve a Functions app, Durable Functions included, on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from .config import ConfigError, load_host_config, load_local_settings
+from .durable.client_binding import WEBHOOK_PATH
+from .durable.engine import Engine
+from .durable.store import Store
+from .functions import AppLoadError, FunctionIndex, load_app
+from .invoker import Invoker
+from .keys import load_keys
+from .ncrontab import ScheduleError
+from .routes import RouteError
+from .server import Host
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m devhost",
+        description="Run a Python Azure Functions app (v2 model) with Durable Functions locally.",
+    )
+    parser.add_argument("--app-dir", default=".", help="folder holding function_app.py (default: .)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=7071, help="port to listen on (default: 7071)")
+    parser.add_argument("--data-dir", help="where durable state and keys live (default: APP_DIR/.devhost)")
+    parser.add_argument("--enforce-auth", action="store_true",
+                        help="require function/admin keys as Azure does (func start does not)")
+    return parser
+
+
+def _listing(functions: FunctionIndex, host: Host, base_url: str) -> str:
+    lines = ["", "Functions:", ""]
+    for route, target in host.routes:
+        methods = ",".join(sorted(target.methods)) if target.methods else "GET,POST,PUT,DELETE,..."
+        lines.append(f"        {target.function.name}: [{methods}] {base_url}{route.path}")
+    for function in functions.functions:
+        if function.trigger_type != "httpTrigger":
+            lines.append(f"        {function.name}: {function.trigger_type}")
+    for function in functions.unsupported:
+        lines.append(f"        (not run by devhost: {function.name}, {function.trigger_type})")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    app_dir = Path(args.app_dir).resolve()
+    data_dir = Path(args.data_dir).resolve() if args.data_dir else app_dir / ".devhost"
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(name)s: %(message)s")
+    try:
+        load_local_settings(app_dir)
+        config = load_host_config(app_dir)
+        functions = load_app(app_dir)
+        keys = load_keys(data_dir)
+        store = Store(data_dir / "durable.sqlite3")
+    except (ConfigError, AppLoadError) as exc:
+        print(f"devhost: {exc}", file=sys.stderr)
+        return 2
+    visible_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    base_url = f"http://{visible_host}:{args.port}"
+    invoker = Invoker()
+    engine = Engine(store, functions, invoker, extra_args=lambda f: host.extra_args(f))
+    try:
+        host = Host(functions=functions, engine=engine, invoker=invoker, hub=config.hub_name,
+                    route_prefix=config.route_prefix, keys=keys, enforce_auth=args.enforce_auth,
+                    base_url=base_url)
+    except (RouteError, ScheduleError) as exc:
+        print(f"devhost: {exc}", file=sys.stderr)
+        return 2
+    print(_listing(functions, host, base_url), flush=True)
+    print(f"Task hub: {config.hub_name}   data: {data_dir}   "
+          f"(SQLite, journal_mode=WAL, synchronous=FULL)", flush=True)
+    print(f"Durable management API: {base_url}{WEBHOOK_PATH}/", flush=True)
+    if args.enforce_auth:
+        print(f"Keys (enforced; kept in {data_dir / 'keys.json'}):\n"
+              f"  function: {keys.functionKey}\n  master:   {keys.masterKey}\n"
+              f"  system:   {keys.systemKey}", flush=True)
+    else:
+        print("Auth levels are not enforced (as with func start); use --enforce-auth to require keys.",
+              flush=True)
+    os.environ.setdefault("WEBSITE_HOSTNAME", f"{visible_host}:{args.port}")
+    server = uvicorn.Server(uvicorn.Config(host, host=args.host, port=args.port, lifespan="on",
+                                           log_level="warning", access_log=False,
+                                           timeout_graceful_shutdown=15))
+    server.run()
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

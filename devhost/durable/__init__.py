@@ -1,0 +1,1 @@
+"""The embedded Durable Functions engine: SQLite store, episodes, activities, timers, entities."""

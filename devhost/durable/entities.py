@@ -1,0 +1,57 @@
+"""Running a batch of operations on one durable entity through the SDK's entity wrapper."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class BatchResult:
+    """The entity's state after the batch and one result per operation, in order."""
+
+    state: str | None
+    exists: bool
+    results: list[dict[str, Any]]
+
+
+def split_entity_id(entity_id: str) -> tuple[str, str]:
+    """``@name@key`` → (name, key)."""
+    _, name, key = entity_id.split("@", 2)
+    return name, key
+
+
+def run_batch(
+    fn: Callable[[str], str] | None,
+    entity_id: str,
+    state: str | None,
+    exists: bool,
+    ops: list[dict[str, Any]],
+) -> BatchResult:
+    """Apply ``ops`` in order; a failing operation gives an error result and the others still apply."""
+    name, key = split_entity_id(entity_id)
+    if fn is None:
+        error = {"isError": True, "result": json.dumps(f"The entity '{name}' does not exist in this app.")}
+        return BatchResult(state, exists, [error for _ in ops])
+    body = json.dumps(
+        {
+            "self": {"name": name, "key": key},
+            "state": state,
+            "exists": exists,
+            # The extension encodes operation inputs twice: a JSON string holding JSON text.
+            "batch": [
+                {"name": op["name"], "input": json.dumps(op.get("input")), "isSignal": op["isSignal"]}
+                for op in ops
+            ],
+        }
+    )
+    try:
+        out = json.loads(fn(body))
+    except Exception as exc:  # the SDK rejected the batch as a whole
+        error = {"isError": True, "result": json.dumps(f"{type(exc).__name__}: {exc}")}
+        return BatchResult(state, exists, [error for _ in ops])
+    results = out.get("results") or []
+    results += [{"isError": True, "result": json.dumps("no result")}] * (len(ops) - len(results))
+    return BatchResult(out.get("entityState"), bool(out.get("entityExists")), results)

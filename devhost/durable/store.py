@@ -1,0 +1,222 @@
+"""The engine's SQLite store: one file for every task hub, one transaction per engine turn.
+
+WAL journal with ``synchronous=FULL``: a commit is on disk before the work it enables starts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+    hub TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
+    input TEXT, output TEXT, custom_status TEXT, created TEXT NOT NULL, updated TEXT NOT NULL,
+    parent TEXT, execution INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (hub, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS instances_by_created ON instances (hub, created);
+CREATE TABLE IF NOT EXISTS history (
+    hub TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL,
+    PRIMARY KEY (hub, id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY, hub TEXT NOT NULL, id TEXT NOT NULL, execution INTEGER,
+    event TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY, hub TEXT NOT NULL, id TEXT NOT NULL, execution INTEGER NOT NULL,
+    task_id INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, input TEXT
+);
+CREATE TABLE IF NOT EXISTS timers (
+    seq INTEGER PRIMARY KEY, hub TEXT NOT NULL, id TEXT NOT NULL, execution INTEGER,
+    fire_at TEXT NOT NULL, event TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entity_ops (
+    seq INTEGER PRIMARY KEY, hub TEXT NOT NULL, entity TEXT NOT NULL, op TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entities (
+    hub TEXT NOT NULL, entity TEXT NOT NULL, state TEXT, exists_ INTEGER NOT NULL,
+    updated TEXT NOT NULL,
+    PRIMARY KEY (hub, entity)
+) WITHOUT ROWID;
+"""
+
+INSTANCE_COLUMNS = (
+    "hub, id, name, status, input, output, custom_status, created, updated, parent, execution"
+)
+
+
+class Store:
+    """Thin typed access to the SQLite file; every write happens inside ``transaction()``."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo just this block's writes when it raises; the transaction goes on."""
+        self.db.execute("SAVEPOINT step")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK TO step")
+            self.db.execute("RELEASE step")
+            raise
+        self.db.execute("RELEASE step")
+
+    # instances
+
+    def instance(self, hub: str, instance_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE hub=? AND id=?", (hub, instance_id)
+        ).fetchone()
+        return _instance_row(row) if row else None
+
+    def query_instances(self, hub: str, where: str, args: list[Any]) -> list[dict[str, Any]]:
+        sql = f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE hub=?{where} ORDER BY created, id"
+        return [_instance_row(r) for r in self.db.execute(sql, [hub, *args])]
+
+    def save_instance(self, row: dict[str, Any]) -> None:
+        self.db.execute(
+            f"INSERT OR REPLACE INTO instances ({INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                row["hub"], row["id"], row["name"], row["status"], row["input"], row["output"],
+                row["custom_status"], row["created"], row["updated"],
+                json.dumps(row["parent"]) if row["parent"] else None, row["execution"],
+            ),
+        )
+
+    def delete_instance(self, hub: str, instance_id: str) -> None:
+        for table in ("instances", "history", "inbox", "tasks", "timers"):
+            self.db.execute(f"DELETE FROM {table} WHERE hub=? AND id=?", (hub, instance_id))
+
+    # history
+
+    def history(self, hub: str, instance_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT event FROM history WHERE hub=? AND id=? ORDER BY seq", (hub, instance_id)
+        )
+        return [json.loads(r[0]) for r in rows]
+
+    def append_history(self, hub: str, instance_id: str, start: int, texts: list[str]) -> None:
+        self.db.executemany(
+            "INSERT INTO history (hub, id, seq, event) VALUES (?,?,?,?)",
+            [(hub, instance_id, start + i, text) for i, text in enumerate(texts)],
+        )
+
+    def clear_history(self, hub: str, instance_id: str) -> None:
+        self.db.execute("DELETE FROM history WHERE hub=? AND id=?", (hub, instance_id))
+
+    # work queues
+
+    def add_inbox(self, hub: str, instance_id: str, execution: int | None, text: str) -> int:
+        cur = self.db.execute(
+            "INSERT INTO inbox (hub, id, execution, event) VALUES (?,?,?,?)",
+            (hub, instance_id, execution, text),
+        )
+        return int(cur.lastrowid or 0)
+
+    def delete_inbox(self, seqs: list[int]) -> None:
+        self.db.executemany("DELETE FROM inbox WHERE seq=?", [(s,) for s in seqs])
+
+    def all_inbox(self) -> list[tuple[int, str, str, int | None, str]]:
+        return self.db.execute("SELECT seq, hub, id, execution, event FROM inbox ORDER BY seq").fetchall()
+
+    def add_task(
+        self, hub: str, instance_id: str, execution: int, task_id: int, kind: str, name: str,
+        input_text: str | None,
+    ) -> int:
+        cur = self.db.execute(
+            "INSERT INTO tasks (hub, id, execution, task_id, kind, name, input) VALUES (?,?,?,?,?,?,?)",
+            (hub, instance_id, execution, task_id, kind, name, input_text),
+        )
+        return int(cur.lastrowid or 0)
+
+    def delete_task(self, seq: int) -> None:
+        self.db.execute("DELETE FROM tasks WHERE seq=?", (seq,))
+
+    def all_tasks(self) -> list[tuple]:
+        return self.db.execute(
+            "SELECT seq, hub, id, execution, task_id, kind, name, input FROM tasks ORDER BY seq"
+        ).fetchall()
+
+    def add_timer(self, hub: str, instance_id: str, execution: int, fire_at: str, text: str) -> int:
+        cur = self.db.execute(
+            "INSERT INTO timers (hub, id, execution, fire_at, event) VALUES (?,?,?,?,?)",
+            (hub, instance_id, execution, fire_at, text),
+        )
+        return int(cur.lastrowid or 0)
+
+    def delete_timer(self, seq: int) -> None:
+        self.db.execute("DELETE FROM timers WHERE seq=?", (seq,))
+
+    def all_timers(self) -> list[tuple]:
+        return self.db.execute(
+            "SELECT seq, hub, id, execution, fire_at, event FROM timers ORDER BY fire_at"
+        ).fetchall()
+
+    # entities
+
+    def add_entity_op(self, hub: str, entity: str, op: dict[str, Any]) -> int:
+        cur = self.db.execute(
+            "INSERT INTO entity_ops (hub, entity, op) VALUES (?,?,?)", (hub, entity, json.dumps(op))
+        )
+        return int(cur.lastrowid or 0)
+
+    def delete_entity_ops(self, seqs: list[int]) -> None:
+        self.db.executemany("DELETE FROM entity_ops WHERE seq=?", [(s,) for s in seqs])
+
+    def all_entity_ops(self) -> list[tuple[int, str, str, str]]:
+        return self.db.execute(
+            "SELECT seq, hub, entity, op FROM entity_ops ORDER BY seq"
+        ).fetchall()
+
+    def entity(self, hub: str, entity: str) -> tuple[str | None, bool, str] | None:
+        row = self.db.execute(
+            "SELECT state, exists_, updated FROM entities WHERE hub=? AND entity=?", (hub, entity)
+        ).fetchone()
+        return (row[0], bool(row[1]), row[2]) if row else None
+
+    def save_entity(self, hub: str, entity: str, state: str | None, exists: bool, updated: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO entities (hub, entity, state, exists_, updated) VALUES (?,?,?,?,?)",
+            (hub, entity, state, int(exists), updated),
+        )
+
+    def list_entities(self, hub: str, prefix: str) -> list[tuple[str, str | None, str]]:
+        return self.db.execute(
+            "SELECT entity, state, updated FROM entities WHERE hub=? AND exists_=1 "
+            "AND entity LIKE ? ESCAPE '\\' ORDER BY entity",
+            (hub, prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"),
+        ).fetchall()
+
+
+def _instance_row(row: tuple) -> dict[str, Any]:
+    keys = [k.strip() for k in INSTANCE_COLUMNS.split(",")]
+    data = dict(zip(keys, row, strict=True))
+    data["parent"] = json.loads(data["parent"]) if data["parent"] else None
+    return data

@@ -1,0 +1,33 @@
+"""Calling user code the way the Python worker does.
+
+Async functions run on the host's one long-lived event loop (the durable SDK keeps a module-global
+aiohttp session bound to it); sync functions run in a thread pool so that they run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+
+class Invoker:
+    """Runs user functions: coroutines on the loop, plain functions on a bounded thread pool."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        size = threads or int(os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT") or 0) or 32
+        self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="devhost-fn")
+
+    async def call(self, fn: Callable[..., Any], is_async: bool, /, **kwargs: Any) -> Any:
+        """Call ``fn`` with keyword arguments and return its result (exceptions propagate)."""
+        if is_async:
+            return await fn(**kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(fn, **kwargs))
+
+    def shutdown(self) -> None:
+        """Stop taking work; running calls finish in their threads."""
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,144 @@
+"""The ASGI application devhost serves: admin status, the Durable API and the app's HTTP functions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from . import http_triggers
+from .durable.client_binding import WEBHOOK_PATH, client_binding
+from .durable.engine import Engine
+from .durable.management import ManagementApi
+from .errors import error_response
+from .functions import Function, FunctionIndex
+from .invoker import Invoker
+from .keys import Keys
+from .routes import Route, compile_route, most_specific_first
+from .timer_triggers import TimerTriggers
+
+log = logging.getLogger("devhost")
+
+
+@dataclass
+class HttpRoute:
+    route: Route
+    methods: frozenset[str] | None
+    auth_level: str
+    function: Function
+
+
+class Host:
+    """Everything one devhost process serves, as one ASGI app."""
+
+    def __init__(self, *, functions: FunctionIndex, engine: Engine, invoker: Invoker,
+                 hub: str, route_prefix: str, keys: Keys, enforce_auth: bool, base_url: str) -> None:
+        self.functions = functions
+        self.engine = engine
+        self.invoker = invoker
+        self.hub = hub
+        self.keys = keys
+        self.enforce_auth = enforce_auth
+        self.base_url = base_url
+        self.rpc_token = keys.systemKey if enforce_auth else None
+        self.routes = most_specific_first([self._http_route(route_prefix, f) for f in functions.http])
+        self.management = ManagementApi(engine, hub, lambda request: self.base_url,
+                                        keys.systemKey if enforce_auth else None)
+        self.timers = TimerTriggers(functions.timers, invoker, self.extra_args)
+        self.ready = False
+
+    @staticmethod
+    def _http_route(prefix: str, function: Function) -> tuple[Route, HttpRoute]:
+        route = compile_route(prefix, function.trigger.get("route") or function.name)
+        methods = function.trigger.get("methods")
+        return route, HttpRoute(
+            route=route,
+            methods=frozenset(m.upper() for m in methods) if methods else None,
+            auth_level=str(function.trigger.get("authLevel") or "function").lower(),
+            function=function,
+        )
+
+    def extra_args(self, function: Function) -> dict[str, Any]:
+        """Values for a function's durable client bindings (JSON strings, as the worker passes)."""
+        args = {}
+        for binding in function.bindings:
+            if binding.get("type") == "durableClient":
+                hub = binding.get("taskHub") or self.hub
+                args[binding["name"]] = client_binding(
+                    self.base_url, hub, self.keys.systemKey if self.enforce_auth else None, self.rpc_token
+                )
+        return args
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        response = await self._respond(request)
+        await response(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.engine.start()
+                    self.timers.start()
+                    self.ready = True
+                    await send({"type": "lifespan.startup.complete"})
+                except Exception as exc:
+                    log.exception("devhost could not start")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+            elif message["type"] == "lifespan.shutdown":
+                self.ready = False
+                await self.timers.stop()
+                await self.engine.stop()
+                self.invoker.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _key(self, request: Request) -> str | None:
+        return request.headers.get("x-functions-key") or request.query_params.get("code")
+
+    async def _respond(self, request: Request) -> Response:
+        path = request.url.path
+        if path.rstrip("/") == "/admin/host/status":
+            return JSONResponse({"state": "Running" if self.ready else "Initializing"})
+        if path == WEBHOOK_PATH or path.startswith(WEBHOOK_PATH + "/"):
+            rest = path[len(WEBHOOK_PATH) + 1:]
+            if self.rpc_token and rest.startswith(f"~{self.rpc_token}/"):
+                rest = rest[len(self.rpc_token) + 2:]
+            elif self.enforce_auth and not self.keys.allows("system", self._key(request)):
+                return error_response(401, "Unauthorized",
+                                      "the Durable management API needs the system or master key "
+                                      "(?code= or x-functions-key)")
+            return await self.management.handle(request, rest)
+        return await self._call_function(request, path)
+
+    async def _call_function(self, request: Request, path: str) -> Response:
+        wrong_method: list[str] = []
+        for route, target in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if target.methods is not None and request.method not in target.methods:
+                wrong_method.extend(sorted(target.methods))
+                continue
+            if self.enforce_auth and not self.keys.allows(target.auth_level, self._key(request)):
+                return error_response(401, "Unauthorized",
+                                      f"'{target.function.name}' needs a {target.auth_level} key "
+                                      "in the x-functions-key header or the code query parameter")
+            return await http_triggers.invoke(self.invoker, target.function, request, params,
+                                              self.extra_args(target.function))
+        if wrong_method:
+            return error_response(405, "MethodNotAllowed",
+                                  f"{request.method} is not allowed on {path}; use "
+                                  f"{', '.join(sorted(set(wrong_method)))}")
+        return error_response(404, "NotFound", f"no function answers {request.method} {path}")
