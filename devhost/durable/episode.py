@@ -57,6 +57,27 @@ def is_retry_event(inst: Instance, ev: Event) -> bool:
     return False
 
 
+def as_token(text: str | None) -> str | None:
+    """An input the SDK produced as JSON text, stored as the extension stores it: a JSON string.
+
+    An instance's input is kept as the JSON of what its starter sent; HTTP callers send a value,
+    the SDK sends JSON text inside a JSON string, and the orchestrator gets that value back as is.
+    """
+    return None if text is None else json.dumps(text)
+
+
+def _context_input(stored: str | None) -> str:
+    """The ``input`` field of the orchestrator call: the stored JSON value itself.
+
+    The SDK decodes a string as JSON text and dumps an object first; any other value (a number or
+    a list sent straight to the HTTP API) is passed as its JSON text so that it decodes too.
+    """
+    if stored is None:
+        return "null"
+    head = stored.lstrip()[:1]
+    return stored if head in ('"', "{") else json.dumps(stored)
+
+
 def entity_instance_id(raw: str) -> str:
     """``@name@key`` with the name lowercased, as the extension stores entity ids."""
     _, name, key = raw.split("@", 2) if raw.startswith("@") else ("", raw, "")
@@ -92,7 +113,7 @@ class _Episode:
             child = action.get("instanceId") or f"{inst.id}:{event_id:04d}"
             ev = event(EventType.SUB_ORCHESTRATION_CREATED, event_id, when,
                        Name=action["functionName"], InstanceId=child, Input=action.get("input"))
-            self.out.children.append((child, action["functionName"], action.get("input"), event_id))
+            self.out.children.append((child, action["functionName"], as_token(action.get("input")), event_id))
         elif kind == ActionType.CREATE_TIMER:
             fire_at = action["fireAt"]
             ev = event(EventType.TIMER_CREATED, event_id, when, FireAt=fire_at)
@@ -112,7 +133,7 @@ class _Episode:
                                                  "input": action.get("input"),
                                                  "isSignal": is_signal, "caller": caller}))
         elif kind == ActionType.CONTINUE_AS_NEW:
-            self.out.continue_as_new = action.get("input")
+            self.out.continue_as_new = as_token(action.get("input")) or "null"
             return
         else:
             raise ValueError(f"unsupported action type {kind}")
@@ -149,7 +170,7 @@ class _Episode:
         else:
             if failed["InstanceId"] == f"{inst.id}:{failed['EventId']:04d}":
                 attempt["InstanceId"] = f"{inst.id}:{again:04d}"
-            self.out.children.append((attempt["InstanceId"], failed["Name"], failed.get("Input"), again))
+            self.out.children.append((attempt["InstanceId"], failed["Name"], as_token(failed.get("Input")), again))
         self.out.events.append(attempt)
 
 
@@ -199,7 +220,7 @@ def run_episode(
         return _fail(ep, f"The orchestrator function '{inst.name}' does not exist in this app.")
     texts = inst.replay_texts + [json.dumps(e) for e in new]
     body = (
-        '{"history": [' + ",".join(texts) + '], "input": ' + json.dumps(inst.input)
+        '{"history": [' + ",".join(texts) + '], "input": ' + _context_input(inst.input)
         + ', "instanceId": ' + json.dumps(inst.id) + ', "isReplaying": false'
         + ', "parentInstanceId": ' + json.dumps((inst.parent or {}).get("id"))
         + ', "upperSchemaVersion": 1, "upperSchemaVersionNew": 2}'

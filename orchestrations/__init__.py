@@ -1,0 +1,1 @@
+"""Orchestrator functions and their HTTP starters, one module per pattern."""
