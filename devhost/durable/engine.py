@@ -30,6 +30,7 @@ from .episode import Outcome, entity_instance_id, is_retry_event, run_episode
 from .history import Event, EventType, event, parse_timestamp, timestamp, utcnow
 from .instance import TERMINAL, Instance
 from .store import Store
+from .timestamps import install as install_fast_timestamps
 
 log = logging.getLogger("devhost.durable")
 Key = tuple[str, str]
@@ -60,6 +61,7 @@ class Engine:
         invoker: Invoker,
         extra_args: Callable[[Function], dict[str, Any]],
     ) -> None:
+        install_fast_timestamps()
         self.store = store
         self.functions = functions
         self.invoker = invoker
