@@ -329,9 +329,7 @@ class Engine:
                 if suspended:
                     suspended = False
                     control.append(ev)
-            elif suspended or (batch and is_retry_event(inst, ev)) or (
-                batch and is_retry_event(inst, batch[0])
-            ):
+            elif suspended or (batch and is_retry_event(inst, ev)):
                 # Held back: while suspended, and so that an event which allocates retry ids is
                 # always the first of its episode, as the SDK allocates them before new actions.
                 continue
