@@ -79,6 +79,7 @@ class ManagementApi:
             ("POST", re.compile(r"instances/(?P<iid>[^/]+)/raiseEvent/(?P<event>[^/]+)"), self.raise_event),
             ("POST", re.compile(r"instances/(?P<iid>[^/]+)/(?P<op>terminate|suspend|resume)"), self.control),
             ("POST", re.compile(r"instances/(?P<iid>[^/]+)/restart"), self.restart),
+            ("POST", re.compile(r"instances/(?P<iid>[^/]+)/rewind"), self.rewind),
             ("POST", re.compile(r"entities/(?P<name>[^/]+)/(?P<key>[^/]+)"), self.signal_entity),
             ("GET", re.compile(r"entities/(?P<name>[^/]+)/(?P<key>[^/]+)"), self.entity_state),
             ("GET", re.compile(r"entities/(?P<name>[^/]+)/?"), self.list_entities),
@@ -241,6 +242,12 @@ class ManagementApi:
             return error_response(409, "InstanceRunning", f"{exc}; it can be restarted once it has finished")
         return JSONResponse(new_id, status_code=202,
                             headers={"Location": self._payload(request, hub, new_id)["statusQueryGetUri"]})
+
+    async def rewind(self, request: Request, hub: str, iid: str) -> Response:
+        self._instance(hub, iid)
+        return error_response(501, "RewindNotSupported",
+                              "devhost does not rewind failed instances; restart the instance instead "
+                              "(POST .../restart), which runs it again from the start with the same input")
 
     # entities
 
