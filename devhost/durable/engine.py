@@ -434,6 +434,9 @@ class Engine:
         self._deliver(inst.hub, inst.id, inst.execution, started)
 
     def _finished(self, inst: Instance) -> None:
+        level = logging.INFO if inst.status == "Completed" else logging.WARNING
+        detail = f": {json.loads(inst.output)}" if inst.status != "Completed" and inst.output else ""
+        log.log(level, "orchestration %s (%s) %s%s", inst.name, inst.id, inst.status.lower(), detail)
         self._instances.pop(inst.key, None)
         waiters = self._waiters.pop(inst.key, [])
         self._after.append(lambda: [w.set_result(None) for w in waiters if not w.done()])
@@ -478,6 +481,7 @@ class Engine:
             result = await run
             ev = event(EventType.TASK_COMPLETED, -1, TaskScheduledId=task_id, Result=result)
         except Exception as exc:  # the user's activity failed: the orchestrator sees a TaskFailed
+            log.warning("activity %s failed for %s: %s: %s", name, iid, type(exc).__name__, exc)
             ev = event(EventType.TASK_FAILED, -1, TaskScheduledId=task_id,
                        Reason=f"Activity function '{name}' failed: {exc}",
                        Details="".join(traceback.format_exception(exc)))
