@@ -10,6 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
+from . import offline_model
 from .config import ConfigError, load_host_config, load_local_settings
 from .durable.client_binding import WEBHOOK_PATH
 from .durable.engine import Engine
@@ -54,8 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     app_dir = Path(args.app_dir).resolve()
     data_dir = Path(args.data_dir).resolve() if args.data_dir else app_dir / ".devhost"
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(name)s: %(message)s")
+    for chatty in ("httpx", "httpx2", "azure.core.pipeline.policies.http_logging_policy"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    visible_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    base_url = f"http://{visible_host}:{args.port}"
     try:
         load_local_settings(app_dir)
+        # Apps find devhost's offline model through this setting and use it only when nothing else is configured.
+        os.environ.setdefault("DEVHOST_OFFLINE_MODEL_URL", base_url + offline_model.PATH)
         config = load_host_config(app_dir)
         functions = load_app(app_dir)
         keys = load_keys(data_dir)
@@ -63,8 +70,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, AppLoadError) as exc:
         print(f"devhost: {exc}", file=sys.stderr)
         return 2
-    visible_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    base_url = f"http://{visible_host}:{args.port}"
     invoker = Invoker()
     engine = Engine(store, functions, invoker, extra_args=lambda f: host.extra_args(f))
     try:
@@ -78,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Task hub: {config.hub_name}   data: {data_dir}   "
           f"(SQLite, journal_mode=WAL, synchronous=FULL)", flush=True)
     print(f"Durable management API: {base_url}{WEBHOOK_PATH}/", flush=True)
+    print(f"Offline model (canned answers, no network; DEVHOST_OFFLINE_MODEL_URL): {base_url}{offline_model.PATH}",
+          flush=True)
     if args.enforce_auth:
         print(f"Keys (enforced; kept in {data_dir / 'keys.json'}):\n"
               f"  function: {keys.functionKey}\n  master:   {keys.masterKey}\n"

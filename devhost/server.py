@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from . import http_triggers
+from . import http_triggers, offline_model
 from .durable.client_binding import WEBHOOK_PATH, client_binding
 from .durable.engine import Engine
 from .durable.management import ManagementApi
@@ -111,6 +111,8 @@ class Host:
         path = request.url.path
         if path.rstrip("/") == "/admin/host/status":
             return JSONResponse({"state": "Running" if self.ready else "Initializing"})
+        if path.startswith(offline_model.PATH + "/"):
+            return await offline_model.handle(request, path[len(offline_model.PATH) + 1:])
         if path == WEBHOOK_PATH or path.startswith(WEBHOOK_PATH + "/"):
             rest = path[len(WEBHOOK_PATH) + 1:]
             if self.rpc_token and rest.startswith(f"~{self.rpc_token}/"):

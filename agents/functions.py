@@ -1,0 +1,81 @@
+"""The agents' Functions: the session entity, the loop's activities and the agent HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from . import model, session, settings, steps
+from .catalogue import AGENTS, get_agent
+from .errors import AgentError
+from .http import error_response, json_response
+
+bp = df.Blueprint()
+
+
+@bp.entity_trigger(context_name="context", entity_name=session.ENTITY_NAME)
+def session_entity(context: df.DurableEntityContext) -> None:
+    """One conversation: see ``agents.session``."""
+    session.session_entity(context)
+
+
+@bp.activity_trigger(input_name="payload", activity="agent_model_step")
+@bp.durable_client_input(client_name="client")
+async def agent_model_step(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    """One model call of a run (a durable step)."""
+    return await steps.model_step(payload, client)
+
+
+@bp.activity_trigger(input_name="payload", activity="agent_tool_step")
+def agent_tool_step(payload: dict[str, Any]) -> dict[str, Any]:
+    """One tool call of a run (a durable step)."""
+    return steps.tool_step(payload)
+
+
+@bp.activity_trigger(input_name="payload", activity="agent_compact_step")
+@bp.durable_client_input(client_name="client")
+async def agent_compact_step(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any] | None:
+    """Summarise a session's oldest turns when it is over its token budget."""
+    return await steps.compact_step(payload, client)
+
+
+@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    """Whether the app can serve: its agents and the model it would use."""
+    try:
+        provider = model.provider(settings.load()).describe()
+        status = "ok"
+    except AgentError as exc:
+        provider, status = {"kind": "none", "error": exc.message}, "degraded"
+    return json_response({"status": status, "agents": [a.name for a in AGENTS], "model": provider})
+
+
+@bp.route(route="agents", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def list_agents(req: func.HttpRequest) -> func.HttpResponse:
+    """Every agent with its description and tools."""
+    return json_response({"agents": [a.describe() for a in AGENTS]})
+
+
+@bp.route(route="agents/{agent}/sessions/{session_id}", methods=["GET", "DELETE"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def agent_session(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Read (GET) or forget (DELETE) one conversation."""
+    try:
+        agent = get_agent(req.route_params["agent"])
+        session_id = req.route_params["session_id"]
+        state = await steps.read_session(client, agent.name, session_id)
+        if state is None:
+            raise AgentError("SessionNotFound", f"agent {agent.name} has no session {session_id!r}", 404)
+        if req.method == "GET":
+            return json_response(state)
+        await client.signal_entity(session.entity_id(agent.name, session_id), "reset")
+        for _ in range(200):  # the reset is a signal: answer once it has been applied
+            if await steps.read_session(client, agent.name, session_id) is None:
+                return func.HttpResponse(status_code=204)
+            await asyncio.sleep(0.025)
+        raise AgentError("ResetPending", "the session reset was accepted but has not been applied yet", 503)
+    except AgentError as exc:
+        return error_response(exc)

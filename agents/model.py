@@ -1,0 +1,118 @@
+"""The model client: Azure OpenAI (keyless), any OpenAI-compatible server, or devhost's offline model.
+
+One ``AsyncOpenAI`` client per process, chosen by the settings (DESIGN.md §5). Retries on 429 and 5xx
+with backoff that honours ``Retry-After`` happen here and only here: the client's own retry policy,
+sized by ``MODEL_MAX_RETRIES``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import openai
+
+from .errors import AgentError
+from .settings import Settings
+
+AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
+ProviderKind = Literal["azure-openai", "openai-compatible", "offline"]
+
+
+@dataclass(frozen=True)
+class ModelProvider:
+    """Which model the app talks to, and the client that talks to it."""
+
+    kind: ProviderKind
+    model: str
+    endpoint: str
+    client: openai.AsyncOpenAI
+
+    def describe(self) -> dict[str, str]:
+        label = {"azure-openai": "Azure OpenAI", "openai-compatible": "OpenAI-compatible server",
+                 "offline": "offline model served by devhost (canned, deterministic answers; no real model)"}
+        return {"kind": self.kind, "model": self.model, "endpoint": self.endpoint, "label": label[self.kind]}
+
+
+_cache: dict[tuple[Any, ...], ModelProvider] = {}
+
+
+def provider(settings: Settings, credential: Any = None) -> ModelProvider:
+    """The provider the settings select; ``credential`` overrides the default Azure credential."""
+    key = (settings, id(credential) if credential is not None else None)
+    if key not in _cache:
+        _cache[key] = _build(settings, credential)
+    return _cache[key]
+
+
+def _build(settings: Settings, credential: Any) -> ModelProvider:
+    retries = settings.model_max_retries
+    if settings.azure_openai_endpoint and settings.azure_openai_deployment:
+        if settings.azure_openai_api_key:
+            auth: dict[str, Any] = {"api_key": settings.azure_openai_api_key}
+        else:
+            from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+
+            credential = credential or DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+            auth = {"azure_ad_token_provider": get_bearer_token_provider(credential, AZURE_SCOPE)}
+        client = openai.AsyncAzureOpenAI(
+            azure_endpoint=settings.azure_openai_endpoint,
+            azure_deployment=settings.azure_openai_deployment,
+            api_version=settings.azure_openai_api_version,
+            max_retries=retries,
+            **auth,
+        )
+        return ModelProvider("azure-openai", settings.azure_openai_deployment, settings.azure_openai_endpoint, client)
+    if settings.openai_base_url:
+        client = openai.AsyncOpenAI(base_url=settings.openai_base_url, api_key=settings.openai_api_key or "none",
+                                    max_retries=retries)
+        return ModelProvider("openai-compatible", settings.openai_model or "default", settings.openai_base_url,
+                             client)
+    if settings.offline_model_url:
+        client = openai.AsyncOpenAI(base_url=settings.offline_model_url, api_key="offline", max_retries=retries)
+        return ModelProvider("offline", "offline", settings.offline_model_url, client)
+    raise AgentError(
+        "NoModelConfigured",
+        "no model is configured: set AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_CHAT_DEPLOYMENT_NAME, or "
+        "OPENAI_BASE_URL, OPENAI_API_KEY and OPENAI_MODEL (devhost provides an offline model otherwise)",
+        503,
+    )
+
+
+async def chat(
+    provider: ModelProvider,
+    messages: list[dict[str, Any]],
+    *,
+    tools: list[dict[str, Any]] | None = None,
+    response_format: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One Chat Completions call: the assistant message as a plain dict, with usage."""
+    kwargs: dict[str, Any] = {"model": provider.model, "messages": messages, **(options or {})}
+    if tools:
+        kwargs["tools"] = tools
+    if response_format:
+        kwargs["response_format"] = {"type": "json_schema",
+                                     "json_schema": {"name": "answer", "schema": response_format}}
+    try:
+        completion = await provider.client.chat.completions.create(**kwargs)
+    except openai.APIStatusError as exc:
+        raise AgentError("ModelError", f"the model answered {exc.status_code}: {exc.message}", 502) from exc
+    except openai.APIConnectionError as exc:
+        raise AgentError("ModelUnreachable", f"cannot reach the model at {provider.endpoint}: {exc}", 502) from exc
+    choice = completion.choices[0]
+    message: dict[str, Any] = {"role": "assistant", "content": choice.message.content}
+    if choice.message.tool_calls:
+        message["tool_calls"] = [
+            {"id": call.id, "type": "function",
+             "function": {"name": call.function.name, "arguments": call.function.arguments}}
+            for call in choice.message.tool_calls
+        ]
+    usage = completion.usage
+    return {
+        "message": message,
+        "finish_reason": choice.finish_reason,
+        "usage": {"prompt_tokens": usage.prompt_tokens if usage else 0,
+                  "completion_tokens": usage.completion_tokens if usage else 0,
+                  "total_tokens": usage.total_tokens if usage else 0},
+    }

@@ -1,0 +1,107 @@
+"""What the agent loop's activities do: one model call, one tool call, one compaction.
+
+Each runs as its own activity, so each is a durable step: once its result is recorded, a crash or
+restart never runs it again. The model step reads the conversation from the session entity itself,
+so orchestration history carries only the run's own messages.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.durable_functions as df
+
+from . import model, session, settings
+from .catalogue import get_agent
+from .errors import AgentError
+
+SUMMARY_PROMPT = (
+    "Summarise the conversation below for your own later reference: keep names, facts, decisions and open "
+    "questions; drop pleasantries. Reply with the summary only."
+)
+
+
+async def read_session(client: df.DurableOrchestrationClient, agent: str, session_id: str) -> dict[str, Any] | None:
+    """The session's committed state, or None when it does not exist (yet)."""
+    found = await client.read_entity_state(session.entity_id(agent, session_id))
+    return found.entity_state if found.entity_exists else None
+
+
+def prompt(agent_name: str, state: dict[str, Any] | None, run_messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """System instructions, the summary of compacted turns, the conversation, then this run."""
+    agent = get_agent(agent_name)
+    messages: list[dict[str, Any]] = [{"role": "system", "content": agent.instructions}]
+    if state and state.get("summary"):
+        messages.append({"role": "system", "content": f"Summary of the earlier conversation: {state['summary']}"})
+    messages.extend((state or {}).get("messages") or [])
+    messages.extend(run_messages)
+    return messages
+
+
+async def model_step(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    """One model call for a run: ``{"message", "usage", "finish_reason"}``."""
+    agent = get_agent(payload["agent"])
+    state = await read_session(client, agent.name, payload["session_id"])
+    tools = [t.spec() for t in agent.tools] if payload.get("use_tools", True) else None
+    return await model.chat(
+        model.provider(settings.load()),
+        prompt(agent.name, state, payload["run_messages"]),
+        tools=tools,
+        response_format=payload.get("response_format"),
+        options=agent.model.as_kwargs(),
+    )
+
+
+def tool_step(payload: dict[str, Any]) -> dict[str, Any]:
+    """Run one tool call; a bad call becomes an error result the model can read and act on.
+
+    Unexpected exceptions of long-running tools propagate, so that their retry policy applies.
+    """
+    agent = get_agent(payload["agent"])
+    tool = agent.tool(payload["name"])
+    if tool is None:
+        return {"content": f"error: there is no tool named {payload['name']!r}", "is_error": True}
+    try:
+        arguments = json.loads(payload.get("arguments") or "{}")
+        result = tool.run(arguments)
+    except ValueError as exc:
+        return {"content": f"error: the arguments are not valid JSON: {exc}", "is_error": True}
+    except AgentError as exc:
+        return {"content": f"error: {exc.message}", "is_error": True}
+    except Exception as exc:
+        if tool.long_running:
+            raise
+        return {"content": f"error: {type(exc).__name__}: {exc}", "is_error": True}
+    return {"content": result if isinstance(result, str) else json.dumps(result), "is_error": False}
+
+
+def split_for_compaction(messages: list[dict[str, Any]], budget: int) -> int:
+    """How many of the oldest messages to fold into the summary so the rest fits half the budget.
+
+    The cut is made before a user message, so a tool call is never separated from its result.
+    """
+    keep_from = len(messages)
+    while keep_from > 0 and session.estimate_tokens(messages[keep_from - 1:]) <= budget // 2:
+        keep_from -= 1
+    while keep_from < len(messages) and messages[keep_from].get("role") != "user":
+        keep_from += 1
+    return keep_from
+
+
+async def compact_step(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any] | None:
+    """A new summary and how many messages it replaces, or None when the session fits its budget."""
+    config = settings.load()
+    state = await read_session(client, payload["agent"], payload["session_id"])
+    if not state or session.estimate_tokens(state["messages"]) <= config.session_token_budget:
+        return None
+    drop = split_for_compaction(state["messages"], config.session_token_budget)
+    if drop == 0:
+        return None
+    earlier = state["messages"][:drop]
+    transcript = "\n".join(f"{m['role']}: {m.get('content') or json.dumps(m.get('tool_calls'))}" for m in earlier)
+    if state.get("summary"):
+        transcript = f"(summary so far) {state['summary']}\n{transcript}"
+    result = await model.chat(model.provider(config),
+                              [{"role": "system", "content": SUMMARY_PROMPT}, {"role": "user", "content": transcript}])
+    return {"summary": result["message"]["content"] or "", "drop": drop, "usage": result["usage"]}

@@ -1,0 +1,414 @@
+"""The agent loop: one orchestration instance per run (one user message to one agent).
+
+model call → tool calls (in parallel; approval first where a tool needs it) → model call … until the
+model answers without tool calls or the step limit is reached. Every model call and every tool call is
+its own durable step. Only this run's new messages pass through the orchestration's history; the
+conversation itself stays in the session entity, which the run appends to when it finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import azure.durable_functions as df
+import azure.functions as func
+import jsonschema
+
+from agents import session, settings
+from agents.catalogue import get_agent
+from agents.errors import AgentError
+from agents.http import error_response, json_response, query_flag, read_body
+from orchestrations.session_expiry import ensure_expiry
+
+ORCHESTRATOR = "agent_run"
+LONG_TOOL = "agent_long_tool"
+MODEL_STEP = "agent_model_step"
+TOOL_STEP = "agent_tool_step"
+COMPACT_STEP = "agent_compact_step"
+REPAIR_PROMPT = ("Your answer does not match the required JSON schema ({error}). Answer again with only a JSON "
+                 "value that matches the schema.")
+
+bp = df.Blueprint()
+
+
+def approval_event(call_id: str) -> str:
+    """The external event a pending approval waits for (unique per tool call)."""
+    return f"approval:{call_id}"
+
+
+class _Run:
+    """The run's bookkeeping, shown to clients through the orchestration's custom status."""
+
+    def __init__(self, context: df.DurableOrchestrationContext, spec: dict[str, Any]) -> None:
+        self.context = context
+        self.spec = spec
+        self.steps: list[dict[str, Any]] = []
+        self.usage = dict.fromkeys(session.USAGE_KEYS, 0)
+        self.pending: dict[str, Any] | None = None
+
+    def now(self) -> str:
+        return self.context.current_utc_datetime.isoformat()
+
+    def begin(self, kind: str, name: str) -> dict[str, Any]:
+        step = {"kind": kind, "name": name, "status": "running", "started_at": self.now(), "ended_at": None}
+        self.steps.append(step)
+        return step
+
+    def end(self, step: dict[str, Any], status: str = "completed") -> None:
+        step["status"], step["ended_at"] = status, self.now()
+
+    def publish(self) -> None:
+        self.context.set_custom_status({
+            "status": "awaiting_approval" if self.pending else "running",
+            "agent": self.spec["agent"], "session_id": self.spec["session_id"],
+            "steps": self.steps, "usage": self.usage, "pending_approval": self.pending,
+        })
+
+
+def _model_call(run: _Run, messages: list[dict[str, Any]], use_tools: bool = True):
+    step = run.begin("model", run.spec["agent"])
+    run.publish()
+    result = yield run.context.call_activity(MODEL_STEP, {
+        "agent": run.spec["agent"], "session_id": run.spec["session_id"], "run_messages": messages,
+        "response_format": run.spec.get("response_format"), "use_tools": use_tools,
+    })
+    run.end(step)
+    run.usage = session.add_usage(run.usage, result["usage"])
+    return result["message"]
+
+
+def _approve(run: _Run, call: dict[str, Any]):
+    """Wait for a person's decision on one tool call; returns a refusal text, or None to go ahead."""
+    context = run.context
+    name = call["function"]["name"]
+    step = run.begin("approval", name)
+    timeout = run.spec["approval_timeout_seconds"]
+    expires = context.current_utc_datetime + timedelta(seconds=timeout)
+    run.pending = {"tool": name, "arguments": _arguments(call), "call_id": call["id"],
+                   "requested_at": run.now(), "expires_at": expires.isoformat()}
+    run.publish()
+    decision_task = context.wait_for_external_event(approval_event(call["id"]))
+    timer = context.create_timer(expires)
+    winner = yield context.task_any([decision_task, timer])
+    run.pending = None
+    if winner != decision_task:
+        run.end(step, "timed_out")
+        return f"No approval arrived within {timeout} seconds, so {name} was not run."
+    timer.cancel()
+    decision = decision_task.result
+    if isinstance(decision, str):
+        decision = json.loads(decision)
+    comment = (decision or {}).get("comment")
+    if (decision or {}).get("approved") is True:
+        run.end(step, "approved")
+        return None
+    run.end(step, "denied")
+    return f"A person denied running {name}" + (f": {comment}" if comment else ".")
+
+
+def _arguments(call: dict[str, Any]) -> Any:
+    try:
+        return json.loads(call["function"].get("arguments") or "{}")
+    except ValueError:
+        return call["function"].get("arguments")
+
+
+def _tool_calls(run: _Run, calls: list[dict[str, Any]]):
+    """Run the model's tool calls: approvals one at a time, then every allowed call in parallel."""
+    context, agent = run.context, get_agent(run.spec["agent"])
+    results: dict[str, str] = {}
+    for call in calls:
+        tool = agent.tool(call["function"]["name"])
+        if tool is not None and tool.requires_approval:
+            refusal = yield from _approve(run, call)
+            if refusal is not None:
+                results[call["id"]] = refusal
+    pending = [c for c in calls if c["id"] not in results]
+    tasks, steps = [], []
+    for call in pending:
+        name = call["function"]["name"]
+        payload = {"agent": agent.name, "name": name, "arguments": call["function"].get("arguments")}
+        tool = agent.tool(name)
+        steps.append(run.begin("tool", name))
+        if tool is not None and tool.long_running:
+            payload.update(timeout_seconds=tool.timeout_seconds, max_attempts=tool.max_attempts)
+            tasks.append(context.call_sub_orchestrator(LONG_TOOL, payload))
+        else:
+            tasks.append(context.call_activity(TOOL_STEP, payload))
+    run.publish()
+    outcomes = (yield context.task_all(tasks)) if tasks else []
+    for call, step, outcome in zip(pending, steps, outcomes, strict=True):
+        run.end(step, "failed" if outcome["is_error"] else "completed")
+        results[call["id"]] = outcome["content"]
+    return [{"role": "tool", "tool_call_id": c["id"], "content": results[c["id"]]} for c in calls]
+
+
+def _structured(text: str | None, schema: dict[str, Any]) -> tuple[Any, str | None]:
+    try:
+        value = json.loads(text or "")
+    except ValueError as exc:
+        return None, f"not JSON: {exc.msg}"
+    try:
+        jsonschema.validate(value, schema)
+    except jsonschema.ValidationError as exc:
+        return None, exc.message
+    return value, None
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR)
+def agent_run(context: df.DurableOrchestrationContext):
+    """The agent loop for one run; its output is the answer, usage and steps."""
+    spec = context.get_input()
+    run = _Run(context, spec)
+    messages: list[dict[str, Any]] = [{"role": "user", "content": spec["message"]}]
+    schema = spec.get("response_format")
+    structured: Any = None
+    repaired = False
+    for _ in range(spec["max_steps"]):
+        message = yield from _model_call(run, messages)
+        messages.append(message)
+        if message.get("tool_calls"):
+            messages.extend((yield from _tool_calls(run, message["tool_calls"])))
+            continue
+        if schema is None:
+            break
+        structured, error = _structured(message.get("content"), schema)
+        if error is None:
+            break
+        if repaired:
+            raise ValueError(f"the answer does not match the response_format schema after one repair: {error}")
+        repaired = True
+        messages.append({"role": "user", "content": REPAIR_PROMPT.format(error=error)})
+    else:
+        raise RuntimeError(f"the run reached its limit of {spec['max_steps']} model calls without a final answer")
+    sid = session.entity_id(spec["agent"], spec["session_id"])
+    appended = yield context.call_entity(sid, "append", {"messages": messages, "usage": run.usage})
+    if appended["estimated_tokens"] > spec["session_token_budget"]:
+        step = run.begin("model", "compaction")
+        compaction = yield context.call_activity(COMPACT_STEP, {"agent": spec["agent"],
+                                                                 "session_id": spec["session_id"]})
+        run.end(step)
+        if compaction:
+            run.usage = session.add_usage(run.usage, compaction["usage"])
+            yield context.call_entity(sid, "compact", {"summary": compaction["summary"], "drop": compaction["drop"]})
+    return {"response": messages[-1].get("content"),
+            "structured": structured, "usage": run.usage, "steps": run.steps, "messages": len(messages)}
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=LONG_TOOL)
+def agent_long_tool(context: df.DurableOrchestrationContext):
+    """A long-running tool: its own retries and a timeout; it always returns a result for the model."""
+    payload = context.get_input()
+    retry = df.RetryOptions(first_retry_interval_in_milliseconds=1000,
+                            max_number_of_attempts=payload["max_attempts"])
+    work = context.call_activity_with_retry(TOOL_STEP, retry, payload)
+    deadline = context.create_timer(context.current_utc_datetime + timedelta(seconds=payload["timeout_seconds"]))
+    winner = yield context.task_any([work, deadline])
+    if winner != work:
+        return {"content": f"error: {payload['name']} did not finish within {payload['timeout_seconds']} s",
+                "is_error": True}
+    deadline.cancel()
+    if isinstance(work.result, Exception):
+        return {"content": f"error: {payload['name']} failed after {payload['max_attempts']} attempts: "
+                           f"{work.result}", "is_error": True}
+    return work.result
+
+
+# The HTTP API of runs.
+
+SESSION_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_TIMEOUT_SECONDS = 230
+TERMINAL = {"completed", "failed", "canceled"}
+_STATUS = {"Pending": "pending", "Completed": "completed", "Failed": "failed", "Terminated": "canceled",
+           "Canceled": "canceled"}
+
+
+@dataclass
+class RunRequest:
+    message: str
+    session_id: str
+    wait: bool
+    timeout: float
+    response_format: dict[str, Any] | None
+
+
+def parse_run_request(req: func.HttpRequest) -> RunRequest:
+    """The run request from the body (JSON or text/plain) and the query; bad input is a 400."""
+    body = read_body(req)
+    fields: dict[str, Any] = body if isinstance(body, dict) else {"message": body}
+    unknown = set(fields) - {"message", "session_id", "wait", "timeout", "response_format"}
+    if unknown:
+        raise AgentError("UnknownField", f"unknown field(s): {', '.join(sorted(unknown))}")
+    message = fields.get("message")
+    if not isinstance(message, str) or not message.strip():
+        raise AgentError("MissingMessage", "message must be a non-empty string")
+    session_id = fields.get("session_id", req.params.get("session_id")) or uuid.uuid4().hex
+    if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+        raise AgentError("InvalidSessionId", "session_id must be 1-64 letters, digits, '.', '_' or '-'")
+    wait = fields.get("wait", query_flag(req, "wait"))
+    wait = True if wait is None else wait
+    if not isinstance(wait, bool):
+        raise AgentError("InvalidWait", "wait must be true or false")
+    timeout = fields.get("timeout", 60)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= MAX_TIMEOUT_SECONDS:
+        raise AgentError("InvalidTimeout", f"timeout must be a number of seconds in (0, {MAX_TIMEOUT_SECONDS}]")
+    schema = fields.get("response_format")
+    if schema is not None:
+        if not isinstance(schema, dict):
+            raise AgentError("InvalidResponseFormat", "response_format must be a JSON schema object")
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise AgentError("InvalidResponseFormat", f"response_format is not a valid JSON schema: {exc.message}") \
+                from exc
+    return RunRequest(message, session_id, wait, float(timeout), schema)
+
+
+def _origin(req: func.HttpRequest) -> str:
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def run_view(status: df.DurableOrchestrationStatus, origin: str) -> dict[str, Any] | None:
+    """What ``GET /api/runs/{id}`` shows; None when the id is not a run."""
+    if not status or (status.name or "").lower() != ORCHESTRATOR:
+        return None
+    spec = status.input_
+    if isinstance(spec, str):
+        spec = json.loads(spec)
+    custom = status.custom_status or {}
+    runtime = status.runtime_status.value if status.runtime_status else "Pending"
+    state = _STATUS.get(runtime) or custom.get("status", "running")
+    output = status.output if isinstance(status.output, dict) else {}
+    run_id = status.instance_id
+    view: dict[str, Any] = {
+        "run_id": run_id, "agent": spec["agent"], "session_id": spec["session_id"], "status": state,
+        "steps": output.get("steps", custom.get("steps", [])),
+        "usage": output.get("usage", custom.get("usage", dict.fromkeys(session.USAGE_KEYS, 0))),
+    }
+    if state == "completed":
+        view["response"] = output.get("response")
+        if spec.get("response_format") is not None:
+            view["structured"] = output.get("structured")
+    elif state == "failed":
+        view["error"] = status.output if isinstance(status.output, str) else json.dumps(status.output)
+    elif state == "awaiting_approval" and custom.get("pending_approval"):
+        pending = custom["pending_approval"]
+        view["pending_approval"] = {k: pending[k] for k in ("tool", "arguments", "requested_at", "expires_at")}
+    links = {"status": f"{origin}/api/runs/{run_id}"}
+    if state not in TERMINAL:
+        links["cancel"] = f"{origin}/api/runs/{run_id}/cancel"
+    if state == "awaiting_approval":
+        links["approval"] = f"{origin}/api/runs/{run_id}/approval"
+    view["links"] = links
+    return view
+
+
+async def _view(client: df.DurableOrchestrationClient, run_id: str, origin: str) -> dict[str, Any]:
+    view = run_view(await client.get_status(run_id), origin)
+    if view is None:
+        raise AgentError("RunNotFound", f"no run with id {run_id!r}", 404)
+    return view
+
+
+async def _wait(client: df.DurableOrchestrationClient, run_id: str, origin: str, timeout: float) -> dict[str, Any]:
+    """Poll until the run finishes or needs a person, or ``timeout`` passes (then it is still running)."""
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + timeout, 0.005
+    while True:
+        view = await _view(client, run_id, origin)
+        if view["status"] in TERMINAL or view["status"] == "awaiting_approval" or loop.time() >= deadline:
+            return view
+        await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
+        delay = min(delay * 1.5, 0.25)
+
+
+def _answer(view: dict[str, Any]) -> func.HttpResponse:
+    if view["status"] == "completed":
+        return json_response(view)
+    return json_response(view, 202, {"Location": view["links"]["status"]})
+
+
+@bp.route(route="agents/{agent}/run", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Start a run; answer 200 with the response when it finishes in time, else 202 with links."""
+    try:
+        agent = get_agent(req.route_params["agent"])
+        request = parse_run_request(req)
+        config = settings.load()
+        run_id = uuid.uuid4().hex
+        await client.start_new(ORCHESTRATOR, run_id, {
+            "agent": agent.name, "session_id": request.session_id, "message": request.message,
+            "response_format": request.response_format, "max_steps": config.agent_max_steps,
+            "approval_timeout_seconds": config.approval_timeout_seconds,
+            "session_token_budget": config.session_token_budget,
+        })
+        await ensure_expiry(client, agent.name, request.session_id, config.session_ttl_days * 86400)
+        origin = _origin(req)
+        if request.wait:
+            view = await _wait(client, run_id, origin, request.timeout)
+        else:
+            view = await _view(client, run_id, origin)
+        return _answer(view)
+    except AgentError as exc:
+        return error_response(exc)
+
+
+@bp.route(route="runs/{run_id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def get_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """A run's status, steps, usage and, when finished, its response or error."""
+    try:
+        return json_response(await _view(client, req.route_params["run_id"], _origin(req)))
+    except AgentError as exc:
+        return error_response(exc)
+
+
+@bp.route(route="runs/{run_id}/approval", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def approve_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Approve or deny the tool call a run waits on: ``{"approved": bool, "comment"?: str}``."""
+    try:
+        body = read_body(req)
+        if not isinstance(body, dict) or not isinstance(body.get("approved"), bool):
+            raise AgentError("InvalidApproval", 'the body must be {"approved": true|false, "comment"?: "..."}')
+        comment = body.get("comment")
+        if comment is not None and not isinstance(comment, str):
+            raise AgentError("InvalidApproval", "comment must be a string")
+        run_id = req.route_params["run_id"]
+        status = await client.get_status(run_id)
+        view = run_view(status, _origin(req))
+        if view is None:
+            raise AgentError("RunNotFound", f"no run with id {run_id!r}", 404)
+        pending = (status.custom_status or {}).get("pending_approval")
+        if view["status"] != "awaiting_approval" or not pending:
+            raise AgentError("NothingToApprove", f"run {run_id} is {view['status']}; nothing awaits approval", 409)
+        await client.raise_event(run_id, approval_event(pending["call_id"]),
+                                 {"approved": body["approved"], "comment": comment})
+        return json_response({"run_id": run_id, "status": "running", "links": view["links"]}, 202,
+                             {"Location": view["links"]["status"]})
+    except AgentError as exc:
+        return error_response(exc)
+
+
+@bp.route(route="runs/{run_id}/cancel", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Cancel a run that has not finished."""
+    try:
+        run_id = req.route_params["run_id"]
+        view = await _view(client, run_id, _origin(req))
+        if view["status"] in TERMINAL:
+            raise AgentError("RunFinished", f"run {run_id} is already {view['status']}", 409)
+        await client.terminate(run_id, "canceled by request")
+        return json_response({"run_id": run_id, "status": "canceled", "links": view["links"]}, 202)
+    except AgentError as exc:
+        return error_response(exc)
