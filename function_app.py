@@ -4,10 +4,9 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from agents.functions import bp as agents
-from orchestrations.agent_run import bp as agent_run
-from orchestrations.greeting import bp as greeting
-from orchestrations.session_expiry import bp as session_expiry
+from orchestrations import agent_run, chain, greeting, panel, review, session_expiry, triage, workflows
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (greeting, agents, agent_run, session_expiry):
-    app.register_functions(blueprint)
+for module in (greeting, agent_run, session_expiry, chain, panel, triage, review, workflows):
+    app.register_functions(module.bp)
+app.register_functions(agents)
