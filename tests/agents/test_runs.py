@@ -124,7 +124,8 @@ def test_a_denied_tool_does_not_run_and_the_model_hears_why(host: Devhost, api: 
     before = set(outbox.glob("*.json")) if outbox.exists() else set()
     view = _await_approval(api, model, "deny-1")
     model.say("Understood, I did not send it.")
-    assert api.post(f"/runs/{view['run_id']}/approval", json={"approved": False, "comment": "not now"}).status_code == 202
+    denial = api.post(f"/runs/{view['run_id']}/approval", json={"approved": False, "comment": "not now"})
+    assert denial.status_code == 202
     done = wait_run(api, view["run_id"], {"completed", "failed"})
     assert done["response"] == "Understood, I did not send it."
     tool_result = [m for m in model.chat_requests()[-1]["body"]["messages"] if m["role"] == "tool"][0]
