@@ -75,8 +75,9 @@ def session_entity(context: df.DurableEntityContext) -> None:
     """The entity function: dispatches to ``apply`` and stores what it returns."""
     state, result = apply(context.get_state(lambda: None), context.operation_name, context.get_input(),
                           context.entity_key)
+    # set_result marks the entity as existing, so it must come before destruct_on_exit.
+    context.set_result(result)
     if state is None:
         context.destruct_on_exit()
     else:
         context.set_state(state)
-    context.set_result(result)

@@ -35,7 +35,10 @@ def test_a_crash_during_a_tool_call_does_not_repeat_the_finished_model_call(star
     with httpx.Client(base_url=f"{host.url}/api", timeout=60) as api:
         run_id = api.post("/agents/assistant/run", json={"message": "Count primes", "wait": False}).json()["run_id"]
         deadline = time.monotonic() + 20
-        while not any(s["kind"] == "tool" and s["status"] == "running" for s in api.get(f"/runs/{run_id}").json()["steps"]):
+        def tool_running() -> bool:
+            return any(s["kind"] == "tool" and s["status"] == "running" for s in api.get(f"/runs/{run_id}").json()["steps"])
+
+        while not tool_running():
             assert time.monotonic() < deadline, "the tool step never started"
             time.sleep(0.02)
     assert len(model.chat_requests()) == 1
