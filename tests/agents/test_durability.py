@@ -36,7 +36,8 @@ def test_a_crash_during_a_tool_call_does_not_repeat_the_finished_model_call(star
         run_id = api.post("/agents/assistant/run", json={"message": "Count primes", "wait": False}).json()["run_id"]
         deadline = time.monotonic() + 20
         def tool_running() -> bool:
-            return any(s["kind"] == "tool" and s["status"] == "running" for s in api.get(f"/runs/{run_id}").json()["steps"])
+            steps = api.get(f"/runs/{run_id}").json()["steps"]
+            return any(s["kind"] == "tool" and s["status"] == "running" for s in steps)
 
         while not tool_running():
             assert time.monotonic() < deadline, "the tool step never started"
