@@ -321,13 +321,13 @@ async def _view(client: df.DurableOrchestrationClient, run_id: str, origin: str)
 async def _wait(client: df.DurableOrchestrationClient, run_id: str, origin: str, timeout: float) -> dict[str, Any]:
     """Poll until the run finishes or needs a person, or ``timeout`` passes (then it is still running)."""
     loop = asyncio.get_running_loop()
-    deadline, delay = loop.time() + timeout, 0.005
+    deadline, delay = loop.time() + timeout, 0.002
     while True:
         view = await _view(client, run_id, origin)
         if view["status"] in TERMINAL or view["status"] == "awaiting_approval" or loop.time() >= deadline:
             return view
         await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
-        delay = min(delay * 1.5, 0.25)
+        delay = min(delay * 1.3, 0.25)
 
 
 def _answer(view: dict[str, Any]) -> func.HttpResponse:
