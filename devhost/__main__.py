@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         load_local_settings(app_dir)
         # Apps find devhost's offline model through this setting and use it only when nothing else is configured.
-        os.environ.setdefault("DEVHOST_OFFLINE_MODEL_URL", base_url + offline_model.PATH)
+        if not os.environ.get("DEVHOST_OFFLINE_MODEL_URL"):
+            os.environ["DEVHOST_OFFLINE_MODEL_URL"] = base_url + offline_model.PATH
         config = load_host_config(app_dir)
         functions = load_app(app_dir)
         keys = load_keys(data_dir)
