@@ -30,9 +30,15 @@ async def agent_model_step(payload: dict[str, Any], client: df.DurableOrchestrat
 
 
 @bp.activity_trigger(input_name="payload", activity="agent_tool_step")
-def agent_tool_step(payload: dict[str, Any]) -> dict[str, Any]:
+async def agent_tool_step(payload: dict[str, Any]) -> dict[str, Any]:
     """One tool call of a run (a durable step)."""
-    return steps.tool_step(payload)
+    return await steps.tool_step(payload)
+
+
+@bp.activity_trigger(input_name="payload", activity="agent_publish")
+async def agent_publish(payload: dict[str, Any]) -> None:
+    """Publish an event to a run's stream."""
+    await steps.publish_step(payload)
 
 
 @bp.activity_trigger(input_name="payload", activity="agent_compact_step")

@@ -7,6 +7,7 @@ sized by ``MODEL_MAX_RETRIES``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -86,33 +87,59 @@ async def chat(
     tools: list[dict[str, Any]] | None = None,
     response_format: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
+    on_delta: Callable[[str], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
-    """One Chat Completions call: the assistant message as a plain dict, with usage."""
-    kwargs: dict[str, Any] = {"model": provider.model, "messages": messages, **(options or {})}
+    """One Chat Completions call, streamed: the assistant message as a plain dict, with usage.
+
+    ``on_delta`` receives each piece of text as it arrives. A failure before the first chunk is retried by the
+    client (429/5xx, honouring Retry-After); a failure mid-stream raises ``StreamInterrupted``.
+    """
+    kwargs: dict[str, Any] = {"model": provider.model, "messages": messages, **(options or {}),
+                              "stream": True, "stream_options": {"include_usage": True}}
     if tools:
         kwargs["tools"] = tools
     if response_format:
         kwargs["response_format"] = {"type": "json_schema",
                                      "json_schema": {"name": "answer", "schema": response_format}}
     try:
-        completion = await provider.client.chat.completions.create(**kwargs)
+        stream = await provider.client.chat.completions.create(**kwargs)
     except openai.APIStatusError as exc:
         raise AgentError("ModelError", f"the model answered {exc.status_code}: {exc.message}", 502) from exc
     except openai.APIConnectionError as exc:
         raise AgentError("ModelUnreachable", f"cannot reach the model at {provider.endpoint}: {exc}", 502) from exc
-    choice = completion.choices[0]
-    message: dict[str, Any] = {"role": "assistant", "content": choice.message.content}
-    if choice.message.tool_calls:
-        message["tool_calls"] = [
-            {"id": call.id, "type": "function",
-             "function": {"name": call.function.name, "arguments": call.function.arguments}}
-            for call in choice.message.tool_calls
-        ]
-    usage = completion.usage
-    return {
-        "message": message,
-        "finish_reason": choice.finish_reason,
-        "usage": {"prompt_tokens": usage.prompt_tokens if usage else 0,
-                  "completion_tokens": usage.completion_tokens if usage else 0,
-                  "total_tokens": usage.total_tokens if usage else 0},
-    }
+    text: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
+    usage: dict[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    finish: str | None = None
+    try:
+        async for chunk in stream:
+            if chunk.usage:
+                usage = {"prompt_tokens": chunk.usage.prompt_tokens, "completion_tokens": chunk.usage.completion_tokens,
+                         "total_tokens": chunk.usage.total_tokens}
+            for choice in chunk.choices:
+                finish = choice.finish_reason or finish
+                delta = choice.delta
+                if delta.content:
+                    text.append(delta.content)
+                    if on_delta is not None:
+                        await on_delta(delta.content)
+                for part in delta.tool_calls or []:
+                    call = calls.setdefault(part.index, {"id": "", "type": "function",
+                                                         "function": {"name": "", "arguments": ""}})
+                    call["id"] = part.id or call["id"]
+                    if part.function is not None:
+                        call["function"]["name"] += part.function.name or ""
+                        call["function"]["arguments"] += part.function.arguments or ""
+    except Exception as exc:  # the transport's errors differ between openai releases
+        raise StreamInterrupted(f"the model's stream broke off: {exc}") from exc
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
+    if calls:
+        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    return {"message": message, "finish_reason": finish, "usage": usage}
+
+
+class StreamInterrupted(AgentError):
+    """The model's stream broke off after it had started; the call can be made again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ModelStreamInterrupted", message, 502)

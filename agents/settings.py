@@ -37,6 +37,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_TOKEN_BUDGET", "both", "estimated tokens of history kept before old turns are compacted"),
     Setting("APPROVAL_TIMEOUT_SECONDS", "both", "how long a run waits for a human approval"),
     Setting("AGENT_MAX_STEPS", "both", "model calls allowed in one run"),
+    Setting("REDIS_URL", "local", "Redis for run streams, e.g. redis://127.0.0.1:6379/0"),
+    Setting("REDIS_HOST", "azure", "Azure Managed Redis host name (keyless with REDIS_USE_ENTRA_ID)"),
+    Setting("REDIS_PORT", "azure", "Azure Managed Redis port (10000)"),
+    Setting("REDIS_USE_ENTRA_ID", "azure", "true: authenticate to Redis with the managed identity"),
+    Setting("STREAM_TTL_MINUTES", "both", "how long a run's stream stays readable after its last event"),
+    Setting("STREAM_STORE_PATH", "local", "SQLite file of the embedded stream store (no Redis configured)"),
     Setting("OUTBOX_DIR", "both", "folder the send_email tool writes approved emails to"),
     Setting("TASKHUB_NAME", "both", "Durable Functions task hub name"),
     Setting("DURABLE_TASK_SCHEDULER_CONNECTION_STRING", "azure", "Durable Task Scheduler endpoint and auth"),
@@ -63,6 +69,12 @@ class Settings:
     approval_timeout_seconds: int
     agent_max_steps: int
     outbox_dir: str | None
+    redis_url: str | None
+    redis_host: str | None
+    redis_port: int
+    redis_use_entra_id: bool
+    stream_ttl_minutes: float
+    stream_store_path: str | None
 
 
 def _get(name: str) -> str | None:
@@ -103,4 +115,10 @@ def load() -> Settings:
         approval_timeout_seconds=int(_number("APPROVAL_TIMEOUT_SECONDS", 3600)),
         agent_max_steps=int(_number("AGENT_MAX_STEPS", 12)),
         outbox_dir=_get("OUTBOX_DIR"),
+        redis_url=_get("REDIS_URL"),
+        redis_host=_get("REDIS_HOST"),
+        redis_port=int(_number("REDIS_PORT", 10000)),
+        redis_use_entra_id=(_get("REDIS_USE_ENTRA_ID") or "").lower() == "true",
+        stream_ttl_minutes=float(_number("STREAM_TTL_MINUTES", 60, float)),
+        stream_store_path=_get("STREAM_STORE_PATH"),
     )

@@ -7,6 +7,7 @@ so orchestration history carries only the run's own messages.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -15,6 +16,9 @@ import azure.durable_functions as df
 from . import model, session, settings
 from .catalogue import get_agent
 from .errors import AgentError
+from .streams import open_store
+
+STREAM_ATTEMPTS = 3
 
 SUMMARY_PROMPT = (
     "Summarise the conversation below for your own later reference: keep names, facts, decisions and open "
@@ -40,24 +44,41 @@ def prompt(agent_name: str, state: dict[str, Any] | None, run_messages: list[dic
 
 
 async def model_step(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    """One model call for a run: ``{"message", "usage", "finish_reason"}``."""
+    """One model call of a run, its text streamed to the run's stream: ``{"message", "usage", "finish_reason"}``.
+
+    A stream that breaks off mid-answer is asked again (up to ``STREAM_ATTEMPTS`` times); each new attempt, and a
+    re-run of the whole step after a crash, first publishes ``step_restart`` so readers drop the partial text.
+    """
     agent = get_agent(payload["agent"])
     state = await read_session(client, agent.name, payload["session_id"])
     tools = [t.spec() for t in agent.tools] if payload.get("use_tools", True) else None
-    return await model.chat(
-        model.provider(settings.load()),
-        prompt(agent.name, state, payload["run_messages"]),
-        tools=tools,
-        response_format=payload.get("response_format"),
-        options=agent.model.as_kwargs(),
-    )
+    run_id, step = payload["run_id"], payload["step"]
+    store = open_store()
+    if await store.step_started(run_id, step):
+        await store.append(run_id, {"type": "step_restart", "step": step, "data": {"reason": "the step runs again"}})
+
+    async def publish(text: str) -> None:
+        await store.append(run_id, {"type": "delta", "step": step, "data": {"text": text}})
+
+    attempt = 1
+    while True:
+        try:
+            return await model.chat(
+                model.provider(settings.load()),
+                prompt(agent.name, state, payload["run_messages"]),
+                tools=tools,
+                response_format=payload.get("response_format"),
+                options=agent.model.as_kwargs(),
+                on_delta=publish,
+            )
+        except model.StreamInterrupted as exc:
+            if attempt == STREAM_ATTEMPTS:
+                raise
+            attempt += 1
+            await store.append(run_id, {"type": "step_restart", "step": step, "data": {"reason": exc.message}})
 
 
-def tool_step(payload: dict[str, Any]) -> dict[str, Any]:
-    """Run one tool call; a bad call becomes an error result the model can read and act on.
-
-    Unexpected exceptions of long-running tools propagate, so that their retry policy applies.
-    """
+def _run_tool(payload: dict[str, Any]) -> dict[str, Any]:
     agent = get_agent(payload["agent"])
     tool = agent.tool(payload["name"])
     if tool is None:
@@ -74,6 +95,27 @@ def tool_step(payload: dict[str, Any]) -> dict[str, Any]:
             raise
         return {"content": f"error: {type(exc).__name__}: {exc}", "is_error": True}
     return {"content": result if isinstance(result, str) else json.dumps(result), "is_error": False}
+
+
+async def tool_step(payload: dict[str, Any]) -> dict[str, Any]:
+    """Run one tool call (in a worker thread); a bad call becomes an error result the model can act on.
+
+    Unexpected exceptions of long-running tools propagate, so that their retry policy applies.
+    """
+    run_id, step = payload["run_id"], payload["step"]
+    store = open_store()
+    if await store.step_started(run_id, step):
+        await store.append(run_id, {"type": "step_restart", "step": step, "data": {"reason": "the step runs again"}})
+    call = {"call_id": payload.get("call_id"), "name": payload["name"], "arguments": payload.get("arguments")}
+    await store.append(run_id, {"type": "tool_call", "step": step, "data": call})
+    result = await asyncio.to_thread(_run_tool, payload)
+    await store.append(run_id, {"type": "tool_result", "step": step, "data": {**call, **result}})
+    return result
+
+
+async def publish_step(payload: dict[str, Any]) -> None:
+    """Publish one event the orchestrator decided on (status, approval_required, done, error)."""
+    await open_store().append(payload["run_id"], payload["event"])
 
 
 def split_for_compaction(messages: list[dict[str, Any]], budget: int) -> int:

@@ -32,6 +32,7 @@ LONG_TOOL = "agent_long_tool"
 MODEL_STEP = "agent_model_step"
 TOOL_STEP = "agent_tool_step"
 COMPACT_STEP = "agent_compact_step"
+PUBLISH = "agent_publish"
 REPAIR_PROMPT = ("Your answer does not match the required JSON schema ({error}). Answer again with only a JSON "
                  "value that matches the schema.")
 
@@ -57,12 +58,18 @@ class _Run:
         return self.context.current_utc_datetime.isoformat()
 
     def begin(self, kind: str, name: str) -> dict[str, Any]:
-        step = {"kind": kind, "name": name, "status": "running", "started_at": self.now(), "ended_at": None}
+        step = {"id": f"{kind}-{len(self.steps)}", "kind": kind, "name": name, "status": "running",
+                "started_at": self.now(), "ended_at": None}
         self.steps.append(step)
         return step
 
     def end(self, step: dict[str, Any], status: str = "completed") -> None:
         step["status"], step["ended_at"] = status, self.now()
+
+    def emit(self, kind: str, data: dict[str, Any]):
+        """Publish one event to the run's stream (a small durable step of its own)."""
+        yield self.context.call_activity(PUBLISH, {"run_id": self.context.instance_id,
+                                                   "event": {"type": kind, "data": data}})
 
     def publish(self) -> None:
         self.context.set_custom_status({
@@ -78,6 +85,7 @@ def _model_call(run: _Run, messages: list[dict[str, Any]], use_tools: bool = Tru
     result = yield run.context.call_activity(MODEL_STEP, {
         "agent": run.spec["agent"], "session_id": run.spec["session_id"], "run_messages": messages,
         "response_format": run.spec.get("response_format"), "use_tools": use_tools,
+        "run_id": run.context.instance_id, "step": step["id"],
     })
     run.end(step)
     run.usage = session.add_usage(run.usage, result["usage"])
@@ -94,10 +102,12 @@ def _approve(run: _Run, call: dict[str, Any]):
     run.pending = {"tool": name, "arguments": _arguments(call), "call_id": call["id"],
                    "requested_at": run.now(), "expires_at": expires.isoformat()}
     run.publish()
+    yield from run.emit("approval_required", run.pending)
     decision_task = context.wait_for_external_event(approval_event(call["id"]))
     timer = context.create_timer(expires)
     winner = yield context.task_any([decision_task, timer])
     run.pending = None
+    yield from run.emit("status", {"status": "running"})
     if winner != decision_task:
         run.end(step, "timed_out")
         return f"No approval arrived within {timeout} seconds, so {name} was not run."
@@ -134,9 +144,10 @@ def _tool_calls(run: _Run, calls: list[dict[str, Any]]):
     tasks, steps = [], []
     for call in pending:
         name = call["function"]["name"]
-        payload = {"agent": agent.name, "name": name, "arguments": call["function"].get("arguments")}
         tool = agent.tool(name)
         steps.append(run.begin("tool", name))
+        payload = {"agent": agent.name, "name": name, "arguments": call["function"].get("arguments"),
+                   "call_id": call["id"], "run_id": context.instance_id, "step": steps[-1]["id"]}
         if tool is not None and tool.long_running:
             payload.update(timeout_seconds=tool.timeout_seconds, max_attempts=tool.max_attempts)
             tasks.append(context.call_sub_orchestrator(LONG_TOOL, payload))
@@ -162,11 +173,7 @@ def _structured(text: str | None, schema: dict[str, Any]) -> tuple[Any, str | No
     return value, None
 
 
-@bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR)
-def agent_run(context: df.DurableOrchestrationContext):
-    """The agent loop for one run; its output is the answer, usage and steps."""
-    spec = context.get_input()
-    run = _Run(context, spec)
+def _loop(context: df.DurableOrchestrationContext, run: _Run, spec: dict[str, Any]):
     messages: list[dict[str, Any]] = [{"role": "user", "content": spec["message"]}]
     schema = spec.get("response_format")
     structured: Any = None
@@ -198,8 +205,22 @@ def agent_run(context: df.DurableOrchestrationContext):
         if compaction:
             run.usage = session.add_usage(run.usage, compaction["usage"])
             yield context.call_entity(sid, "compact", {"summary": compaction["summary"], "drop": compaction["drop"]})
-    return {"response": messages[-1].get("content"),
-            "structured": structured, "usage": run.usage, "steps": run.steps, "messages": len(messages)}
+    result = {"response": messages[-1].get("content"), "structured": structured, "usage": run.usage,
+              "steps": run.steps, "messages": len(messages)}
+    yield from run.emit("done", {"response": result["response"], "structured": structured, "usage": run.usage})
+    return result
+
+
+@bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR)
+def agent_run(context: df.DurableOrchestrationContext):
+    """The agent loop for one run; its output is the answer, usage and steps. Its stream ends with done or error."""
+    spec = context.get_input()
+    run = _Run(context, spec)
+    try:
+        return (yield from _loop(context, run, spec))
+    except Exception as exc:
+        yield from run.emit("error", {"message": str(exc)})
+        raise
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=LONG_TOOL)

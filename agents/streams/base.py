@@ -1,0 +1,57 @@
+"""The stream store interface: one append-only stream of events per run, read by cursor.
+
+An event is ``{"type", "data", "step"?}``. ``append`` returns the event's cursor; ``read(after=cursor)``
+returns exactly the events after it, in order, with no gaps and no duplicates, waiting up to ``block``
+seconds for the first one. A stream expires ``ttl`` after its last append.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+EVENT_TYPES = frozenset(
+    {"delta", "tool_call", "tool_result", "approval_required", "status", "step_restart", "done", "error"}
+)
+FINAL_TYPES = frozenset({"done", "error"})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One stored event and the cursor that points at it."""
+
+    cursor: str
+    event: dict[str, Any]
+
+
+class StreamStore(ABC):
+    """Redis Streams in Azure, or the embedded store when no Redis is configured."""
+
+    kind: str
+
+    @abstractmethod
+    async def append(self, run_id: str, event: dict[str, Any]) -> str:
+        """Add one event; returns its cursor. Refreshes the stream's TTL."""
+
+    @abstractmethod
+    async def read(self, run_id: str, after: str | None, block: float = 0.0, limit: int = 1000) -> list[Entry]:
+        """Events after ``after`` (from the start when None), waiting up to ``block`` s for one."""
+
+    @abstractmethod
+    async def step_started(self, run_id: str, step: str) -> bool:
+        """Record that ``step`` has started; True when it had already started (this is a retry)."""
+
+    @abstractmethod
+    async def ttl(self, run_id: str) -> float | None:
+        """Seconds until the stream expires, None when it does not exist."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections."""
+
+
+def check_event(event: dict[str, Any]) -> dict[str, Any]:
+    if event.get("type") not in EVENT_TYPES:
+        raise ValueError(f"unknown stream event type {event.get('type')!r}")
+    return event

@@ -1,0 +1,82 @@
+"""Run streams in Redis Streams: XADD with a length cap and a TTL, blocking XREAD by cursor."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import redis.asyncio as redis
+
+from ..settings import Settings
+from .base import Entry, StreamStore, check_event
+
+MAX_EVENTS = 100_000
+REDIS_SCOPE = "https://redis.azure.com/.default"
+_CURSOR = re.compile(r"\d+-\d+")
+
+
+def client_from_settings(settings: Settings) -> redis.Redis:
+    """``REDIS_URL``, or Azure Managed Redis at ``REDIS_HOST:REDIS_PORT`` with Entra ID (no keys)."""
+    if settings.redis_url:
+        return redis.Redis.from_url(settings.redis_url)
+    if not settings.redis_use_entra_id:
+        raise ValueError("REDIS_HOST needs REDIS_USE_ENTRA_ID=true: access keys are disabled on Azure Managed Redis")
+    from redis_entraid.cred_provider import create_from_default_azure_credential, create_from_managed_identity
+    from redis_entraid.identity_provider import ManagedIdentityIdType, ManagedIdentityType
+
+    if settings.azure_client_id:
+        provider = create_from_managed_identity(
+            identity_type=ManagedIdentityType.USER_ASSIGNED, resource="https://redis.azure.com/",
+            id_type=ManagedIdentityIdType.CLIENT_ID, id_value=settings.azure_client_id)
+    else:
+        provider = create_from_default_azure_credential((REDIS_SCOPE,))
+    return redis.Redis(host=settings.redis_host, port=settings.redis_port, ssl=True, credential_provider=provider)
+
+
+class RedisStore(StreamStore):
+    kind = "redis"
+
+    def __init__(self, client: redis.Redis, ttl_seconds: float) -> None:
+        self.client = client
+        self.ttl_seconds = max(1, int(ttl_seconds))
+
+    @staticmethod
+    def _key(run_id: str) -> str:
+        return f"agents:run:{run_id}:events"
+
+    async def append(self, run_id: str, event: dict[str, Any]) -> str:
+        key = self._key(run_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(key, {"e": json.dumps(check_event(event))}, maxlen=MAX_EVENTS, approximate=True)
+            pipe.expire(key, self.ttl_seconds)
+            cursor, _ = await pipe.execute()
+        return cursor.decode() if isinstance(cursor, bytes) else str(cursor)
+
+    async def read(self, run_id: str, after: str | None, block: float = 0.0, limit: int = 1000) -> list[Entry]:
+        start = after or "0-0"
+        if not _CURSOR.fullmatch(start):
+            raise ValueError(f"invalid cursor {after!r}: Redis stream cursors look like 1700000000000-0")
+        key = self._key(run_id)
+        if block > 0:
+            found = await self.client.xread({key: start}, count=limit, block=max(1, int(block * 1000)))
+            rows = found[0][1] if found else []
+        else:
+            rows = await self.client.xrange(key, min=f"({start}", max="+", count=limit)
+        return [Entry(cursor.decode() if isinstance(cursor, bytes) else cursor,
+                      json.loads(fields[b"e"] if b"e" in fields else fields["e"])) for cursor, fields in rows]
+
+    async def step_started(self, run_id: str, step: str) -> bool:
+        key = f"agents:run:{run_id}:steps"
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, step, 1)
+            pipe.expire(key, self.ttl_seconds)
+            created, _ = await pipe.execute()
+        return not created
+
+    async def ttl(self, run_id: str) -> float | None:
+        seconds = await self.client.ttl(self._key(run_id))
+        return None if seconds < 0 else float(seconds)
+
+    async def close(self) -> None:
+        await self.client.aclose()
