@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import typing
 from typing import Any
 
 import azure.functions as func
@@ -23,8 +24,9 @@ def wants_asgi_request(function: Function) -> bool:
     """Functions typed with azurefunctions-extensions-http-fastapi take a starlette Request."""
     target = inspect.unwrap(function.user_function)
     try:
-        annotation = inspect.signature(target).parameters[function.trigger_arg].annotation
-    except (KeyError, ValueError):
+        # get_type_hints resolves string annotations (``from __future__ import annotations``), as the worker does.
+        annotation = typing.get_type_hints(target).get(function.trigger_arg)
+    except Exception:  # an annotation that does not resolve is not a Request
         return False
     return inspect.isclass(annotation) and issubclass(annotation, Request)
 
