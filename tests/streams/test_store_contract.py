@@ -1,0 +1,143 @@
+"""The stream store contract, run against Redis Streams and the embedded SQLite store alike."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import uuid
+from pathlib import Path
+
+import pytest
+
+from agents import settings
+from agents.streams import StreamStore, open_store
+
+
+def with_store(store_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch, body) -> None:
+    for key, value in {"STREAM_TTL_MINUTES": "5", **store_settings}.items():
+        monkeypatch.setenv(key, value)
+
+    async def main() -> None:
+        store = open_store(settings.load())
+        try:
+            await body(store)
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
+def new_run() -> str:
+    return uuid.uuid4().hex
+
+
+def test_reading_from_every_cursor_gives_exactly_the_rest(store_settings, monkeypatch) -> None:
+    async def body(store: StreamStore) -> None:
+        run = new_run()
+        cursors = [await store.append(run, {"type": "delta", "step": "s", "data": {"text": str(i)}})
+                   for i in range(30)]
+        assert len(set(cursors)) == 30
+        everything = await store.read(run, None)
+        assert [e.cursor for e in everything] == cursors
+        for index, cursor in enumerate(cursors):
+            rest = await store.read(run, cursor)
+            assert [e.event["data"]["text"] for e in rest] == [str(i) for i in range(index + 1, 30)]
+        assert await store.read(run, cursors[-1]) == []
+        limited = await store.read(run, None, limit=7)
+        assert [e.cursor for e in limited] == cursors[:7]
+
+    with_store(store_settings, monkeypatch, body)
+
+
+def test_concurrent_runs_never_mix(store_settings, monkeypatch) -> None:
+    async def body(store: StreamStore) -> None:
+        runs = [new_run() for _ in range(4)]
+
+        async def write(run: str) -> None:
+            for i in range(50):
+                await store.append(run, {"type": "delta", "data": {"text": f"{run}:{i}"}})
+                await asyncio.sleep(0)
+
+        await asyncio.gather(*(write(run) for run in runs))
+        for run in runs:
+            texts = [e.event["data"]["text"] for e in await store.read(run, None)]
+            assert texts == [f"{run}:{i}" for i in range(50)]
+
+    with_store(store_settings, monkeypatch, body)
+
+
+def test_a_blocking_read_wakes_when_an_event_arrives(store_settings, monkeypatch) -> None:
+    async def body(store: StreamStore) -> None:
+        run = new_run()
+        first = await store.append(run, {"type": "status", "data": {"status": "running"}})
+        reader = asyncio.ensure_future(store.read(run, first, block=10))
+        await asyncio.sleep(0.1)
+        assert not reader.done()
+        await store.append(run, {"type": "done", "data": {"response": "hi"}})
+        entries = await asyncio.wait_for(reader, 5)
+        assert [e.event["type"] for e in entries] == ["done"]
+        assert await store.read(run, entries[-1].cursor, block=0.2) == []
+
+    with_store(store_settings, monkeypatch, body)
+
+
+def test_streams_get_their_ttl(store_settings, monkeypatch) -> None:
+    async def body(store: StreamStore) -> None:
+        run = new_run()
+        assert await store.ttl(run) is None
+        await store.append(run, {"type": "status", "data": {}})
+        ttl = await store.ttl(run)
+        assert ttl is not None and 250 < ttl <= 300
+
+    with_store(store_settings, monkeypatch, body)
+
+
+def test_bad_cursors_and_event_types_are_refused(store_settings, monkeypatch) -> None:
+    async def body(store: StreamStore) -> None:
+        run = new_run()
+        with pytest.raises(ValueError):
+            await store.read(run, "not-a-cursor")
+        with pytest.raises(ValueError):
+            await store.append(run, {"type": "gossip"})
+
+    with_store(store_settings, monkeypatch, body)
+
+
+def test_a_step_knows_when_it_runs_again(store_settings, monkeypatch) -> None:
+    async def body(store: StreamStore) -> None:
+        run = new_run()
+        assert await store.step_started(run, "model-0") is False
+        assert await store.step_started(run, "model-0") is True
+        assert await store.step_started(run, "model-2") is False
+
+    with_store(store_settings, monkeypatch, body)
+
+
+def _write_from_another_process(path: str, run: str) -> None:
+    async def main() -> None:
+        from agents.streams.embedded import EmbeddedStore
+
+        store = EmbeddedStore(Path(path), 300)
+        for i in range(20):
+            await store.append(run, {"type": "delta", "data": {"text": str(i)}})
+        await store.close()
+
+    asyncio.run(main())
+
+
+def test_the_embedded_store_works_across_processes(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "shared.sqlite3"
+    run = new_run()
+
+    async def body(store: StreamStore) -> None:
+        reader = asyncio.ensure_future(store.read(run, None, block=20))
+        writer = multiprocessing.get_context("spawn").Process(target=_write_from_another_process,
+                                                              args=(str(path), run))
+        writer.start()
+        first = await asyncio.wait_for(reader, 20)
+        writer.join(20)
+        assert first and first[0].event["data"]["text"] == "0"
+        rest = await store.read(run, first[-1].cursor)
+        assert [e.event["data"]["text"] for e in first + rest] == [str(i) for i in range(20)]
+
+    with_store({"REDIS_URL": "", "STREAM_STORE_PATH": str(path)}, monkeypatch, body)
