@@ -1,0 +1,80 @@
+"""A test app exercising devhost's durable features through the real SDK."""
+
+import json
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+STATE = Path(os.environ.get("TEST_STATE_DIR", "/tmp"))
+
+
+@app.route(route="items/{id:int}", methods=["GET"])
+def item(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps({"id": int(req.route_params["id"]), "q": dict(req.params)}),
+                             mimetype="application/json")
+
+
+@app.route(route="boom", methods=["GET"])
+def boom(req: func.HttpRequest) -> str:
+    raise ValueError("kaboom")
+
+
+@app.activity_trigger(input_name="arg")
+def flaky(arg: dict) -> str:
+    time.sleep(arg["delay"])
+    counter = STATE / f"flaky-{arg['name']}"
+    attempt = int(counter.read_text()) + 1 if counter.exists() else 1
+    counter.write_text(str(attempt))
+    if attempt <= arg["fails"]:
+        raise ValueError(f"{arg['name']} attempt {attempt} fails")
+    return f"{arg['name']} ok after {attempt}"
+
+
+@app.orchestration_trigger(context_name="context")
+def retries(context: df.DurableOrchestrationContext):
+    options = df.RetryOptions(10, 4)
+    first = context.call_activity_with_retry("flaky", options, {"name": context.instance_id + "A", "fails": 2,
+                                                                 "delay": 0.4})
+    second = context.call_activity_with_retry("flaky", options, {"name": context.instance_id + "B", "fails": 1,
+                                                                  "delay": 0.0})
+    return (yield context.task_all([first, second]))
+
+
+@app.orchestration_trigger(context_name="context")
+def exhausted(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity_with_retry("flaky", df.RetryOptions(10, 2),
+                                                   {"name": context.instance_id, "fails": 5, "delay": 0}))
+
+
+@app.activity_trigger(input_name="name")
+def step(name: str) -> str:
+    return f"{name}!"
+
+
+@app.orchestration_trigger(context_name="context")
+def drifting(context: df.DurableOrchestrationContext):
+    first = "step" if not (STATE / "drift").exists() else "flaky"
+    yield context.call_activity(first, "a")
+    yield context.wait_for_external_event("go")
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context")
+def sleeper(context: df.DurableOrchestrationContext):
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=context.get_input()))
+    early = yield context.wait_for_external_event("early")
+    return {"slept": True, "early": early}
+
+
+@app.entity_trigger(context_name="context", entity_name="Counter")
+def counter(context: df.DurableEntityContext):
+    value = context.get_state(lambda: 0)
+    if context.operation_name == "add":
+        value += context.get_input()
+    context.set_state(value)
+    context.set_result(value)

@@ -1,0 +1,131 @@
+"""devhost's durable engine through its HTTP API and the real SDK: retries, determinism, crashes, management."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures.processes import Devhost
+
+APP = Path(__file__).parent / "app"
+TERMINAL = {"Completed", "Failed", "Terminated"}
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devhost]:
+    tmp = tmp_path_factory.mktemp("devhost")
+    state = tmp / "state"
+    state.mkdir()
+    server = Devhost(app_dir=APP, data_dir=tmp / "data", env={"TEST_STATE_DIR": str(state)}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api(host: Devhost) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{host.url}/runtime/webhooks/durabletask", timeout=30) as client:
+        yield client
+
+
+def wait(api: httpx.Client, instance_id: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = api.get(f"/instances/{instance_id}").json()
+        if status["runtimeStatus"] in TERMINAL:
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
+def test_http_routes_and_a_failing_function(host: Devhost) -> None:
+    assert httpx.get(f"{host.url}/api/items/7?x=1").json() == {"id": 7, "q": {"x": "1"}}
+    assert httpx.get(f"{host.url}/api/items/seven").status_code == 404
+    failed = httpx.get(f"{host.url}/api/boom")
+    assert failed.status_code == 500 and failed.json()["error"]["code"] == "FunctionFailed"
+    assert httpx.get(f"{host.url}/admin/host/status").json() == {"state": "Running"}
+
+
+def test_retried_tasks_keep_their_own_results_when_the_second_fails_first(api: httpx.Client) -> None:
+    api.post("/orchestrators/retries/r1")
+    status = wait(api, "r1")
+    assert status["output"] == ["r1A ok after 3", "r1B ok after 2"]
+
+
+def test_a_retry_that_runs_out_of_attempts_fails_the_orchestration(api: httpx.Client) -> None:
+    api.post("/orchestrators/exhausted/x1")
+    status = wait(api, "x1")
+    assert status["runtimeStatus"] == "Failed" and "x1 attempt 2 fails" in status["output"]
+
+
+def test_a_non_deterministic_orchestrator_fails_clearly(host: Devhost, api: httpx.Client) -> None:
+    api.post("/orchestrators/drifting/d1")
+    deadline = time.monotonic() + 10
+    while "TaskCompleted" not in str(api.get("/instances/d1?showHistory=true").json().get("historyEvents")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    (Path(host.env["TEST_STATE_DIR"]) / "drift").write_text("1")
+    try:
+        api.post("/instances/d1/raiseEvent/go", json=True)
+        status = wait(api, "d1")
+    finally:
+        (Path(host.env["TEST_STATE_DIR"]) / "drift").unlink()
+    assert status["runtimeStatus"] == "Failed"
+    assert "Non-deterministic" in status["output"] and "'step'" in status["output"] and "'flaky'" in status["output"]
+
+
+@pytest.mark.slow
+def test_a_timer_fires_after_a_kill_9_restart_and_buffered_events_are_kept(host: Devhost, api: httpx.Client) -> None:
+    api.post("/orchestrators/sleeper/t1", json=2)
+    assert api.post("/instances/t1/raiseEvent/early", json="before the wait").status_code == 202
+    host.restart()
+    with httpx.Client(base_url=f"{host.url}/runtime/webhooks/durabletask", timeout=30) as again:
+        status = wait(again, "t1")
+    assert status["output"] == {"slept": True, "early": "before the wait"}
+
+
+def test_management_api_status_codes(api: httpx.Client) -> None:
+    assert api.get("/instances/nope").status_code == 404
+    assert api.post("/orchestrators/nosuch").status_code == 400
+    assert api.post("/orchestrators/sleeper/m1", content=b"{bad").status_code == 400
+    assert api.post("/orchestrators/sleeper/m1", json=60).status_code == 202
+    assert api.post("/orchestrators/sleeper/m1", json=60).status_code == 409
+    assert api.get("/instances/m1").status_code == 202
+    assert api.post("/instances/m1/suspend").status_code == 202
+    deadline = time.monotonic() + 10
+    while api.get("/instances/m1").json()["runtimeStatus"] != "Suspended":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert api.post("/instances/m1/resume").status_code == 202
+    assert api.delete("/instances/m1").status_code == 409
+    assert api.post("/instances/m1/terminate?reason=enough").status_code == 202
+    status = wait(api, "m1")
+    assert status["runtimeStatus"] == "Terminated" and status["output"] == "enough"
+    assert api.post("/instances/m1/raiseEvent/x", json=1).status_code == 410
+    listed = api.get("/instances", params={"runtimeStatus": "Terminated", "instanceIdPrefix": "m"}).json()
+    assert [s["instanceId"] for s in listed] == ["m1"]
+    restarted = api.post("/instances/m1/restart?restartWithNewInstanceId=false")
+    assert restarted.status_code == 202 and restarted.json() == "m1"
+    api.post("/instances/m1/terminate")
+    wait(api, "m1")
+    assert api.delete("/instances/m1").json() == {"instancesDeleted": 1}
+    assert api.get("/instances/m1").status_code == 404
+
+
+def test_entities_apply_signals_in_order(api: httpx.Client) -> None:
+    for n in range(20):
+        assert api.post("/entities/Counter/c1?op=add", json=n).status_code == 202
+    deadline = time.monotonic() + 10
+    while api.get("/entities/Counter/c1").status_code != 200 or api.get("/entities/Counter/c1").json() != 190:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert api.get("/entities/Counter/none").status_code == 404
+
+
+def test_task_hubs_are_isolated(api: httpx.Client) -> None:
+    api.post("/orchestrators/exhausted/hub1?taskHub=otherhub")
+    assert api.get("/instances/hub1").status_code == 404
+    assert api.get("/instances/hub1?taskHub=otherhub").status_code in (200, 202)
