@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import azure.functions as func
+from azure.functions.timer import TimerRequest
 
 from .functions import Function
 from .invoker import Invoker
@@ -37,7 +37,7 @@ class TimerTriggers:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _fire(self, function: Function, past_due: bool) -> None:
-        request = func.TimerRequest(past_due=past_due)
+        request = TimerRequest(past_due=past_due)
         try:
             await self.invoker.call(function.user_function, function.is_async,
                                     **{function.trigger_arg: request}, **self.extra_args(function))

@@ -20,7 +20,9 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devhost]:
     tmp = tmp_path_factory.mktemp("devhost")
     state = tmp / "state"
     state.mkdir()
-    server = Devhost(app_dir=APP, data_dir=tmp / "data", env={"TEST_STATE_DIR": str(state)}).start()
+    server = Devhost(app_dir=APP, data_dir=tmp / "data", env={"TEST_STATE_DIR": str(state)})
+    server.env["TEST_BASE_URL"] = server.url
+    server.start()
     yield server
     server.stop()
 
@@ -129,3 +131,38 @@ def test_task_hubs_are_isolated(api: httpx.Client) -> None:
     api.post("/orchestrators/exhausted/hub1?taskHub=otherhub")
     assert api.get("/instances/hub1").status_code == 404
     assert api.get("/instances/hub1?taskHub=otherhub").status_code in (200, 202)
+
+
+def test_timer_triggers_run_on_startup_and_on_schedule(host: Devhost) -> None:
+    ticks = Path(host.env["TEST_STATE_DIR"]) / "ticks"
+    deadline = time.monotonic() + 10
+    while not ticks.exists() or len(ticks.read_text().split()) < 3:
+        assert time.monotonic() < deadline, "the timer function did not keep running"
+        time.sleep(0.1)
+
+
+def test_continue_as_new_and_call_http(api: httpx.Client) -> None:
+    api.post("/orchestrators/countdown/c1", json=3)
+    status = wait(api, "c1")
+    assert status["output"] == {"status": 200, "body": {"id": 3, "q": {"from": "orchestration"}}}
+
+
+def test_sub_orchestration_retries_then_fails_into_the_parent(api: httpx.Client) -> None:
+    api.post("/orchestrators/parent/p1")
+    assert wait(api, "p1")["output"] == "child failed: True"
+
+
+def test_enforced_auth_needs_keys(tmp_path: Path) -> None:
+    server = Devhost(app_dir=APP, data_dir=tmp_path / "data", env={"TEST_STATE_DIR": str(tmp_path)},
+                     args=["--enforce-auth"]).start()
+    try:
+        keys = __import__("json").loads((tmp_path / "data" / "keys.json").read_text())
+        assert httpx.get(f"{server.url}/api/secret").status_code == 401
+        assert httpx.get(f"{server.url}/api/secret", params={"code": keys["functionKey"]}).text == "opened"
+        assert httpx.get(f"{server.url}/api/secret", headers={"x-functions-key": keys["masterKey"]}).text == "opened"
+        assert httpx.get(f"{server.url}/api/items/1").status_code == 200
+        mgmt = f"{server.url}/runtime/webhooks/durabletask/instances"
+        assert httpx.get(mgmt, params={"code": keys["functionKey"]}).status_code == 401
+        assert httpx.get(mgmt, params={"code": keys["systemKey"]}).status_code == 200
+    finally:
+        server.stop()

@@ -78,3 +78,33 @@ def counter(context: df.DurableEntityContext):
         value += context.get_input()
     context.set_state(value)
     context.set_result(value)
+
+
+@app.timer_trigger(schedule="*/1 * * * * *", arg_name="timer", run_on_startup=True)
+def ticker(timer: func.TimerRequest) -> None:
+    with open(STATE / "ticks", "a") as ticks:
+        ticks.write("tick\n")
+
+
+@app.route(route="secret", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def secret(req: func.HttpRequest) -> str:
+    return "opened"
+
+
+@app.orchestration_trigger(context_name="context")
+def countdown(context: df.DurableOrchestrationContext):
+    n = context.get_input()
+    if n > 0:
+        context.continue_as_new(n - 1)
+        return None
+    response = yield context.call_http("GET", os.environ["TEST_BASE_URL"] + "/api/items/3?from=orchestration")
+    return {"status": response["statusCode"], "body": json.loads(response["content"])}
+
+
+@app.orchestration_trigger(context_name="context")
+def parent(context: df.DurableOrchestrationContext):
+    try:
+        yield context.call_sub_orchestrator_with_retry("exhausted", df.RetryOptions(10, 2))
+    except Exception as exc:
+        return f"child failed: {'attempt 2 fails' in str(exc)}"
+    return "child succeeded"
