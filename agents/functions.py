@@ -12,6 +12,7 @@ from . import model, session, settings, steps
 from .catalogue import AGENTS, get_agent
 from .errors import AgentError
 from .http import error_response, json_response
+from .streams import open_store
 
 bp = df.Blueprint()
 
@@ -49,14 +50,18 @@ async def agent_compact_step(payload: dict[str, Any], client: df.DurableOrchestr
 
 
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Whether the app can serve: its agents and the model it would use."""
+async def health(req: func.HttpRequest) -> func.HttpResponse:
+    """Whether the app can serve: its agents, the model it would use and the store its run streams go to."""
     try:
         provider = model.provider(settings.load()).describe()
         status = "ok"
     except AgentError as exc:
         provider, status = {"kind": "none", "error": exc.message}, "degraded"
-    return json_response({"status": status, "agents": [a.name for a in AGENTS], "model": provider})
+    streams = await open_store().describe()
+    if not streams["reachable"]:
+        status = "degraded"
+    return json_response({"status": status, "agents": [a.name for a in AGENTS], "model": provider,
+                          "streams": streams})
 
 
 @bp.route(route="agents", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)

@@ -17,6 +17,7 @@ from . import model, session, settings
 from .catalogue import get_agent
 from .errors import AgentError
 from .streams import open_store
+from .streams.publisher import Publisher
 
 STREAM_ATTEMPTS = 3
 
@@ -54,28 +55,33 @@ async def model_step(payload: dict[str, Any], client: df.DurableOrchestrationCli
     tools = [t.spec() for t in agent.tools] if payload.get("use_tools", True) else None
     run_id, step = payload["run_id"], payload["step"]
     store = open_store()
+    publisher = Publisher(store, run_id)
     if await store.step_started(run_id, step):
-        await store.append(run_id, {"type": "step_restart", "step": step, "data": {"reason": "the step runs again"}})
+        publisher.publish({"type": "step_restart", "step": step, "data": {"reason": "the step runs again"}})
 
     async def publish(text: str) -> None:
-        await store.append(run_id, {"type": "delta", "step": step, "data": {"text": text}})
+        publisher.publish({"type": "delta", "step": step, "data": {"text": text}})
 
     attempt = 1
-    while True:
-        try:
-            return await model.chat(
-                model.provider(settings.load()),
-                prompt(agent.name, state, payload["run_messages"]),
-                tools=tools,
-                response_format=payload.get("response_format"),
-                options=agent.model.as_kwargs(),
-                on_delta=publish,
-            )
-        except model.StreamInterrupted as exc:
-            if attempt == STREAM_ATTEMPTS:
-                raise
-            attempt += 1
-            await store.append(run_id, {"type": "step_restart", "step": step, "data": {"reason": exc.message}})
+    try:
+        while True:
+            try:
+                return await model.chat(
+                    model.provider(settings.load()),
+                    prompt(agent.name, state, payload["run_messages"]),
+                    tools=tools,
+                    response_format=payload.get("response_format"),
+                    options=agent.model.as_kwargs(),
+                    on_delta=publish,
+                )
+            except model.StreamInterrupted as exc:
+                if attempt == STREAM_ATTEMPTS:
+                    raise
+                attempt += 1
+                publisher.publish({"type": "step_restart", "step": step, "data": {"reason": exc.message}})
+    finally:
+        # The orchestrator publishes what follows this step only after it returns: the order holds.
+        await publisher.flush()
 
 
 def _run_tool(payload: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from agents import session, settings
 from agents.catalogue import get_agent
 from agents.errors import AgentError
 from agents.http import error_response, json_response, query_flag, read_body
+from agents.streams import open_store
 from orchestrations.session_expiry import ensure_expiry
 
 ORCHESTRATOR = "agent_run"
@@ -247,6 +248,7 @@ def agent_long_tool(context: df.DurableOrchestrationContext):
 SESSION_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MAX_TIMEOUT_SECONDS = 230
 TERMINAL = {"completed", "failed", "canceled"}
+CANCELED_MESSAGE = "the run was canceled"
 _STATUS = {"Pending": "pending", "Completed": "completed", "Failed": "failed", "Terminated": "canceled",
            "Canceled": "canceled"}
 
@@ -430,6 +432,8 @@ async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClien
         if view["status"] in TERMINAL:
             raise AgentError("RunFinished", f"run {run_id} is already {view['status']}", 409)
         await client.terminate(run_id, "canceled by request")
+        # Readers of the stream learn it at once rather than at their next heartbeat.
+        await open_store().append(run_id, {"type": "error", "data": {"message": CANCELED_MESSAGE}})
         return json_response({"run_id": run_id, "status": "canceled", "links": view["links"]}, 202)
     except AgentError as exc:
         return error_response(exc)

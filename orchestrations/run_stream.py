@@ -18,12 +18,12 @@ import azure.functions as func
 from azurefunctions.extensions.http.fastapi import JSONResponse, Request, StreamingResponse
 
 from agents.streams import FINAL_TYPES, Entry, StreamStore, open_store
-from orchestrations.agent_run import ORCHESTRATOR
+from orchestrations.agent_run import CANCELED_MESSAGE, ORCHESTRATOR
 
 HEARTBEAT_SECONDS = 5.0
 MAX_WAIT_SECONDS = 30.0
-ENDED = {"Completed": "the run completed", "Failed": "the run failed", "Terminated": "the run was canceled",
-         "Canceled": "the run was canceled"}
+ENDED = {"Completed": "the run completed", "Failed": "the run failed", "Terminated": CANCELED_MESSAGE,
+         "Canceled": CANCELED_MESSAGE}
 
 bp = df.Blueprint()
 
@@ -52,11 +52,16 @@ async def _ended(client: df.DurableOrchestrationClient, store: StreamStore, run_
 async def _sse(client: df.DurableOrchestrationClient, store: StreamStore, run_id: str,
                cursor: str | None) -> AsyncIterator[str]:
     yield "retry: 1000\n\n"
+    block = 0.0  # a reader resuming past the final event is answered at once, not after a heartbeat
     while True:
-        entries = await store.read(run_id, cursor, block=HEARTBEAT_SECONDS)
+        entries = await store.read(run_id, cursor, block=block)
+        block = HEARTBEAT_SECONDS
+        if not entries and await _ended(client, store, run_id):
+            entries = await store.read(run_id, cursor, 0)
+            if not entries:
+                return
         if not entries:
             yield ": keep-alive\n\n"
-            await _ended(client, store, run_id)
             continue
         for entry in entries:
             cursor = entry.cursor
@@ -87,9 +92,11 @@ async def run_stream(req: Request, client: df.DurableOrchestrationClient) -> Str
         if not 0 <= wait <= MAX_WAIT_SECONDS:
             return _error(400, "InvalidWait", f"wait must be between 0 and {MAX_WAIT_SECONDS} seconds")
         entries = await store.read(run_id, cursor, block=wait)
-        if not entries and await _ended(client, store, run_id):
+        ended = not entries and await _ended(client, store, run_id)
+        if ended:
             entries = await store.read(run_id, cursor, 0)
-        done = any(e.event["type"] in FINAL_TYPES for e in entries)
+        # Past the final event nothing more will come: say so, or a poller would poll forever.
+        done = (ended and not entries) or any(e.event["type"] in FINAL_TYPES for e in entries)
         return JSONResponse({"events": [_wire(e) for e in entries],
                              "cursor": entries[-1].cursor if entries else cursor, "done": done})
     return StreamingResponse(_sse(client, store, run_id, cursor), media_type="text/event-stream",

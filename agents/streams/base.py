@@ -30,9 +30,13 @@ class StreamStore(ABC):
 
     kind: str
 
-    @abstractmethod
     async def append(self, run_id: str, event: dict[str, Any]) -> str:
         """Add one event; returns its cursor. Refreshes the stream's TTL."""
+        return (await self.append_many(run_id, [event]))[0]
+
+    @abstractmethod
+    async def append_many(self, run_id: str, events: list[dict[str, Any]]) -> list[str]:
+        """Add events in order, in one write; returns their cursors. Refreshes the stream's TTL."""
 
     @abstractmethod
     async def read(self, run_id: str, after: str | None, block: float = 0.0, limit: int = 1000) -> list[Entry]:
@@ -45,6 +49,10 @@ class StreamStore(ABC):
     @abstractmethod
     async def ttl(self, run_id: str) -> float | None:
         """Seconds until the stream expires, None when it does not exist."""
+
+    @abstractmethod
+    async def describe(self) -> dict[str, Any]:
+        """What ``/api/health`` shows: the kind of store, where it is, and whether it answers."""
 
     @abstractmethod
     async def close(self) -> None:

@@ -52,8 +52,8 @@ class EmbeddedStore(StreamStore):
     def _signal(self, run_id: str) -> asyncio.Event:
         return self._signals.setdefault(run_id, asyncio.Event())
 
-    async def append(self, run_id: str, event: dict[str, Any]) -> str:
-        text = json.dumps(check_event(event))
+    async def append_many(self, run_id: str, events: list[dict[str, Any]]) -> list[str]:
+        texts = [json.dumps(check_event(event)) for event in events]
         now = time.time()
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -62,10 +62,12 @@ class EmbeddedStore(StreamStore):
             if row and row[1] < now:
                 db.execute("DELETE FROM events WHERE run_id=?", (run_id,))
                 db.execute("DELETE FROM steps WHERE run_id=?", (run_id,))
-            seq = (row[0] if row else 0) + 1
-            db.execute("INSERT INTO events (run_id, seq, event) VALUES (?,?,?)", (run_id, seq, text))
+            first = (row[0] if row else 0) + 1
+            seqs = list(range(first, first + len(texts)))
+            db.executemany("INSERT INTO events (run_id, seq, event) VALUES (?,?,?)",
+                           [(run_id, seq, text) for seq, text in zip(seqs, texts, strict=True)])
             db.execute("INSERT OR REPLACE INTO streams (run_id, last_seq, expires_at) VALUES (?,?,?)",
-                       (run_id, seq, now + self.ttl_seconds))
+                       (run_id, seqs[-1], now + self.ttl_seconds))
             self._appends += 1
             if self._appends % SWEEP_EVERY == 0:
                 self._sweep(now)
@@ -76,7 +78,7 @@ class EmbeddedStore(StreamStore):
         signal = self._signals.pop(run_id, None)
         if signal is not None:
             signal.set()
-        return str(seq)
+        return [str(seq) for seq in seqs]
 
     def _sweep(self, now: float) -> None:
         expired = [r[0] for r in self.db.execute("SELECT run_id FROM streams WHERE expires_at < ?", (now,))]
@@ -116,6 +118,9 @@ class EmbeddedStore(StreamStore):
         if not row or row[0] < time.time():
             return None
         return row[0] - time.time()
+
+    async def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "path": str(self.path), "reachable": True}
 
     async def close(self) -> None:
         self.db.close()

@@ -45,13 +45,15 @@ class RedisStore(StreamStore):
     def _key(run_id: str) -> str:
         return f"agents:run:{run_id}:events"
 
-    async def append(self, run_id: str, event: dict[str, Any]) -> str:
+    async def append_many(self, run_id: str, events: list[dict[str, Any]]) -> list[str]:
         key = self._key(run_id)
+        texts = [json.dumps(check_event(event)) for event in events]
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {"e": json.dumps(check_event(event))}, maxlen=MAX_EVENTS, approximate=True)
+            for text in texts:
+                pipe.xadd(key, {"e": text}, maxlen=MAX_EVENTS, approximate=True)
             pipe.expire(key, self.ttl_seconds)
-            cursor, _ = await pipe.execute()
-        return cursor.decode() if isinstance(cursor, bytes) else str(cursor)
+            *cursors, _ = await pipe.execute()
+        return [cursor.decode() if isinstance(cursor, bytes) else str(cursor) for cursor in cursors]
 
     async def read(self, run_id: str, after: str | None, block: float = 0.0, limit: int = 1000) -> list[Entry]:
         start = after or "0-0"
@@ -77,6 +79,15 @@ class RedisStore(StreamStore):
     async def ttl(self, run_id: str) -> float | None:
         seconds = await self.client.ttl(self._key(run_id))
         return None if seconds < 0 else float(seconds)
+
+    async def describe(self) -> dict[str, Any]:
+        kwargs = self.client.connection_pool.connection_kwargs
+        where = f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+        try:
+            await self.client.ping()
+        except (redis.RedisError, OSError) as exc:
+            return {"kind": self.kind, "address": where, "reachable": False, "error": str(exc)}
+        return {"kind": self.kind, "address": where, "reachable": True}
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -8,9 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 
 from agents import settings
 from agents.streams import StreamStore, open_store
+from agents.streams.publisher import Publisher
 
 
 def with_store(store_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch, body) -> None:
@@ -141,3 +143,37 @@ def test_the_embedded_store_works_across_processes(tmp_path: Path, monkeypatch) 
         assert [e.event["data"]["text"] for e in first + rest] == [str(i) for i in range(20)]
 
     with_store({"REDIS_URL": "", "STREAM_STORE_PATH": str(path)}, monkeypatch, body)
+
+
+def test_a_publisher_batches_writes_and_keeps_every_event_in_order(store_settings, monkeypatch) -> None:
+    async def body(store: StreamStore) -> None:
+        run = new_run()
+        first = await store.append(run, {"type": "status", "data": {"state": "running"}})
+        publisher = Publisher(store, run)
+        for i in range(500):
+            publisher.publish({"type": "delta", "step": "m", "data": {"text": str(i)}})
+            if i % 50 == 0:
+                await asyncio.sleep(0)
+        await publisher.flush()
+        entries = await store.read(run, first, limit=1000)
+        assert [e.event["data"]["text"] for e in entries] == [str(i) for i in range(500)]
+        assert len({e.cursor for e in entries}) == 500
+        many = await store.append_many(run, [{"type": "delta", "data": {"text": "x"}}, {"type": "done", "data": {}}])
+        assert [e.cursor for e in await store.read(run, entries[-1].cursor)] == many
+
+    with_store(store_settings, monkeypatch, body)
+
+
+def test_a_publisher_reports_a_failed_write_at_flush(redis_server, monkeypatch) -> None:
+    async def body(store: StreamStore) -> None:
+        run = new_run()
+        publisher = Publisher(store, run)
+        with pytest.raises(ValueError, match="unknown stream event type"):
+            publisher.publish({"type": "nonsense"})
+        # A key of the wrong type makes Redis refuse the write, as a full or failing server would.
+        await store.client.set(store._key(run), "not a stream")
+        publisher.publish({"type": "delta", "data": {"text": "refused"}})
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+            await publisher.flush()
+
+    with_store({"REDIS_URL": redis_server.url}, monkeypatch, body)
