@@ -13,6 +13,8 @@ import sys
 import uuid
 from typing import Any, TextIO
 
+import httpx
+
 from .client import AgentClient
 
 
@@ -79,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
             pass
         except RuntimeError as exc:
             print(f"\n{exc}", file=sys.stderr)
+            return 1
+        except httpx.ConnectError:
+            print(f"\ncannot reach {args.url}: is the app running? (./scripts/dev)", file=sys.stderr)
             return 1
     print(f"session: {session_id}")
     return 0

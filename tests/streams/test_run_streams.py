@@ -227,3 +227,13 @@ def test_a_run_terminated_behind_the_apps_back_still_ends_its_stream(
     page = httpx.get(url, params={"cursor": page["cursor"], "wait": 1}, headers=headers).json()
     assert page["done"] is True
     assert [e["type"] for e in page["events"]] == ["error"] and "canceled" in page["events"][0]["data"]["message"]
+
+
+def test_the_chat_command_says_when_the_app_is_not_running() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    chat = subprocess.run([sys.executable, "-m", "agents.chat", "assistant", "--url", f"http://127.0.0.1:{closed_port}"],
+                          input="hello\n", capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert chat.returncode == 1
+    assert f"cannot reach http://127.0.0.1:{closed_port}: is the app running?" in chat.stderr
