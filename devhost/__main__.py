@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -97,9 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     server = uvicorn.Server(uvicorn.Config(host, host=args.host, port=args.port, lifespan="on",
                                            log_level="warning", access_log=False,
                                            timeout_graceful_shutdown=15))
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found. With
+    # these, that re-raise is a no-op: the store is closed and the exit code says a clean stop (0), not -15.
+    signal.signal(signal.SIGTERM, _after_graceful_stop)
+    signal.signal(signal.SIGINT, _after_graceful_stop)
     server.run()
     store.close()
     return 0
+
+
+def _after_graceful_stop(signum: int, frame: object) -> None:
+    """Called only when uvicorn hands a signal back after its graceful shutdown."""
 
 
 if __name__ == "__main__":

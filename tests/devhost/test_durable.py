@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,3 +168,48 @@ def test_enforced_auth_needs_keys(tmp_path: Path) -> None:
         assert httpx.get(mgmt, params={"code": keys["systemKey"]}).status_code == 200
     finally:
         server.stop()
+
+
+def test_optional_and_catch_all_route_parameters(host: Devhost) -> None:
+    assert httpx.get(f"{host.url}/api/greet/ada").text == "hello ada"
+    assert httpx.get(f"{host.url}/api/greet").text == "hello nobody"
+    assert httpx.get(f"{host.url}/api/greet/ada/lovelace").status_code == 404
+    assert httpx.get(f"{host.url}/api/files/a/b/c.txt").json() == {"method": "GET", "path": "a/b/c.txt"}
+    assert httpx.put(f"{host.url}/api/files/x").json() == {"method": "PUT", "path": "x"}
+    assert httpx.get(f"{host.url}/api/files").json() == {"method": "GET", "path": ""}
+    wrong_method = httpx.delete(f"{host.url}/api/files/x")
+    assert wrong_method.status_code in (404, 405) and "error" in wrong_method.json()
+
+
+def test_sigterm_lets_a_running_activity_finish_and_keeps_its_result(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    data = tmp_path / "data"
+    server = Devhost(app_dir=APP, data_dir=data, env={"TEST_STATE_DIR": str(state)}).start()
+    try:
+        httpx.post(f"{server.url}/runtime/webhooks/durabletask/orchestrators/slow_once/graceful")
+        time.sleep(0.5)  # the activity sleeps 2 s: it is running now
+        assert server.stop() == 0
+    finally:
+        server.stop()
+    assert (state / "flaky-graceful").read_text() == "1"
+    again = Devhost(app_dir=APP, data_dir=data, env={"TEST_STATE_DIR": str(state)}).start()
+    try:
+        with httpx.Client(base_url=f"{again.url}/runtime/webhooks/durabletask", timeout=30) as api:
+            assert wait(api, "graceful")["output"] == "graceful ok after 1"
+    finally:
+        again.stop()
+    # Committed before the first host exited, so the restart did not run the activity again.
+    assert (state / "flaky-graceful").read_text() == "1"
+
+
+def test_a_missing_setting_in_host_json_stops_the_start_with_a_clear_error(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(APP, app)
+    (app / "host.json").write_text(json.dumps({"version": "2.0", "extensions": {"durableTask": {
+        "hubName": "%NO_SUCH_HUB_SETTING%"}}}))
+    with pytest.raises(RuntimeError) as failed:
+        Devhost(app_dir=app, data_dir=tmp_path / "data").start()
+    assert "devhost exited with 2" in str(failed.value)
+    assert "host.json refers to %NO_SUCH_HUB_SETTING% but no app setting NO_SUCH_HUB_SETTING is set" in str(
+        failed.value)

@@ -19,6 +19,22 @@ def item(req: func.HttpRequest) -> func.HttpResponse:
                              mimetype="application/json")
 
 
+@app.route(route="greet/{name?}", methods=["GET"])
+def greet_optional(req: func.HttpRequest) -> str:
+    return f"hello {req.route_params.get('name') or 'nobody'}"
+
+
+@app.route(route="files/{*path}", methods=["GET", "PUT"])
+async def files(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps({"method": req.method, "path": req.route_params.get("path", "")}),
+                             mimetype="application/json")
+
+
+@app.orchestration_trigger(context_name="context")
+def slow_once(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("flaky", {"name": context.instance_id, "fails": 0, "delay": 2}))
+
+
 @app.route(route="boom", methods=["GET"])
 def boom(req: func.HttpRequest) -> str:
     raise ValueError("kaboom")
