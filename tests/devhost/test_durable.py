@@ -213,3 +213,44 @@ def test_a_missing_setting_in_host_json_stops_the_start_with_a_clear_error(tmp_p
     assert "devhost exited with 2" in str(failed.value)
     assert "host.json refers to %NO_SUCH_HUB_SETTING% but no app setting NO_SUCH_HUB_SETTING is set" in str(
         failed.value)
+
+
+def test_replay_safe_values_custom_status_task_any_and_entities_from_an_orchestration(api: httpx.Client) -> None:
+    api.post("/orchestrators/replayed/rs1")
+    deadline = time.monotonic() + 10
+    while (api.get("/instances/rs1").json().get("customStatus") or {}).get("stage") != "waiting for go":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert api.post("/instances/rs1/raiseEvent/go", json={"now": True}).status_code == 202
+    status = wait(api, "rs1")
+    assert status["runtimeStatus"] == "Completed" and status["customStatus"] == {"stage": "done"}
+    output = status["output"]
+    # What the first execution passed to the activity equals what the last replay computed again.
+    assert output["first"] == output["recorded"]
+    assert output["second"]["uuid"] != output["first"]["uuid"]
+    assert output["second"]["now"] > output["first"]["now"]
+    assert output["winner"] == "go" and output["go"] == {"now": True}
+    # The signal was sent before the call, and an entity applies operations in order: 10, then 5.
+    assert output["total"] == 15
+    assert api.get("/entities/Counter/rs1").json() == 15
+
+
+def test_local_settings_host_json_and_the_listing_at_start(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(APP, app)
+    (app / "host.json").write_text(json.dumps({"version": "2.0", "extensions": {
+        "http": {"routePrefix": "v2"}, "durableTask": {"hubName": "%MY_HUB%"}}}))
+    (app / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": {
+        "MY_HUB": "fromsettings", "TEST_STATE_DIR": str(tmp_path)}}))
+    server = Devhost(app_dir=app, data_dir=tmp_path / "data").start()
+    try:
+        assert httpx.get(f"{server.url}/v2/items/4").json() == {"id": 4, "q": {}}
+        assert httpx.get(f"{server.url}/api/items/4").status_code == 404
+        mgmt = f"{server.url}/runtime/webhooks/durabletask"
+        httpx.post(f"{mgmt}/orchestrators/exhausted/ls1")
+        assert httpx.get(f"{mgmt}/instances/ls1", params={"taskHub": "fromsettings"}).status_code in (200, 202)
+        log = server.log()
+        assert f"item: [GET] {server.url}/v2/items/{{id:int}}" in log
+        assert "flaky: activityTrigger" in log and "Task hub: fromsettings" in log
+    finally:
+        server.stop()

@@ -124,3 +124,28 @@ def parent(context: df.DurableOrchestrationContext):
     except Exception as exc:
         return f"child failed: {'attempt 2 fails' in str(exc)}"
     return "child succeeded"
+
+
+@app.activity_trigger(input_name="seen")
+def remember(seen: dict) -> dict:
+    return seen
+
+
+@app.orchestration_trigger(context_name="context")
+def replayed(context: df.DurableOrchestrationContext):
+    """Values that must be the same in every replay, custom status, task_any and entities from an orchestration."""
+    first = {"uuid": str(context.new_uuid()), "now": context.current_utc_datetime.isoformat()}
+    recorded = yield context.call_activity("remember", first)
+    context.set_custom_status({"stage": "waiting for go"})
+    deadline = context.current_utc_datetime + timedelta(seconds=60)
+    go, timeout = context.wait_for_external_event("go"), context.create_timer(deadline)
+    winner = yield context.task_any([go, timeout])
+    if winner == go:
+        timeout.cancel()
+    counter_id = df.EntityId("Counter", context.instance_id)
+    context.signal_entity(counter_id, "add", 10)
+    total = yield context.call_entity(counter_id, "add", 5)
+    context.set_custom_status({"stage": "done"})
+    second = {"uuid": str(context.new_uuid()), "now": context.current_utc_datetime.isoformat()}
+    return {"first": first, "recorded": recorded, "second": second, "winner": "go" if winner == go else "timer",
+            "go": go.result if winner == go else None, "total": total}
