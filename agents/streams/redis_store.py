@@ -12,6 +12,9 @@ from ..settings import Settings
 from .base import Entry, StreamStore, check_event
 
 MAX_EVENTS = 100_000
+# A blocking XREAD must return before the socket times out, or the wait looks like a dead server.
+SOCKET_TIMEOUT_SECONDS = 60.0
+MAX_BLOCK_SECONDS = SOCKET_TIMEOUT_SECONDS - 10
 REDIS_SCOPE = "https://redis.azure.com/.default"
 _CURSOR = re.compile(r"\d+-\d+")
 
@@ -19,7 +22,7 @@ _CURSOR = re.compile(r"\d+-\d+")
 def client_from_settings(settings: Settings) -> redis.Redis:
     """``REDIS_URL``, or Azure Managed Redis at ``REDIS_HOST:REDIS_PORT`` with Entra ID (no keys)."""
     if settings.redis_url:
-        return redis.Redis.from_url(settings.redis_url)
+        return redis.Redis.from_url(settings.redis_url, socket_timeout=SOCKET_TIMEOUT_SECONDS)
     if not settings.redis_use_entra_id:
         raise ValueError("REDIS_HOST needs REDIS_USE_ENTRA_ID=true: access keys are disabled on Azure Managed Redis")
     from redis_entraid.cred_provider import create_from_default_azure_credential, create_from_managed_identity
@@ -31,7 +34,8 @@ def client_from_settings(settings: Settings) -> redis.Redis:
             id_type=ManagedIdentityIdType.CLIENT_ID, id_value=settings.azure_client_id)
     else:
         provider = create_from_default_azure_credential((REDIS_SCOPE,))
-    return redis.Redis(host=settings.redis_host, port=settings.redis_port, ssl=True, credential_provider=provider)
+    return redis.Redis(host=settings.redis_host, port=settings.redis_port, ssl=True, credential_provider=provider,
+                       socket_timeout=SOCKET_TIMEOUT_SECONDS)
 
 
 class RedisStore(StreamStore):
@@ -61,7 +65,8 @@ class RedisStore(StreamStore):
             raise ValueError(f"invalid cursor {after!r}: Redis stream cursors look like 1700000000000-0")
         key = self._key(run_id)
         if block > 0:
-            found = await self.client.xread({key: start}, count=limit, block=max(1, int(block * 1000)))
+            wait_ms = max(1, int(min(block, MAX_BLOCK_SECONDS) * 1000))
+            found = await self.client.xread({key: start}, count=limit, block=wait_ms)
             rows = found[0][1] if found else []
         else:
             rows = await self.client.xrange(key, min=f"({start}", max="+", count=limit)

@@ -7,6 +7,7 @@ import random
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -237,3 +238,23 @@ def test_the_chat_command_says_when_the_app_is_not_running() -> None:
                           input="hello\n", capture_output=True, text=True, timeout=60, cwd=REPO)
     assert chat.returncode == 1
     assert f"cannot reach http://127.0.0.1:{closed_port}: is the app running?" in chat.stderr
+
+
+def test_an_idle_stream_gets_heartbeats_and_ends_when_the_run_does(
+    http: httpx.Client, client: AgentClient, model: ModelServer
+) -> None:
+    model.call_tools(("send_email", {"to": "d@example.com", "subject": "s", "body": "b"}))
+    model.say("Sent.")
+    run_id = client.start("assistant", "email d")["run_id"]
+    lines: list[str] = []
+    waiting_since = 0.0
+    with http.stream("GET", f"/api/runs/{run_id}/stream", timeout=30) as response:
+        for line in response.iter_lines():
+            lines.append(line)
+            if line == "event: approval_required":
+                waiting_since = time.monotonic()
+            if line == ": keep-alive" and "event: approval_required" in lines:
+                # Idle while it waits for a person; the heartbeat came, now let the run finish.
+                assert time.monotonic() - waiting_since < 7
+                client.approve(run_id, True)
+    assert "event: approval_required" in lines and lines[-2].startswith("data: ") and "event: done" in lines
