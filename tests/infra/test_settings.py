@@ -1,0 +1,56 @@
+"""The settings the code reads, what Bicep sets for the app, and what local.settings.json.example lists agree."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from agents.settings import SETTINGS
+from tests.infra.bicep import read
+
+REPO = Path(__file__).resolve().parents[2]
+# Read by the Functions host itself, not by the app's code.
+HOST_SETTINGS = {"APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"}
+
+
+def names_read_by_the_code() -> set[str]:
+    """Found by scanning: the settings module's reads, and the %NAME% / connection names host.json uses."""
+    found = set()
+    for path in [*REPO.glob("agents/**/*.py"), *REPO.glob("orchestrations/**/*.py"), REPO / "function_app.py"]:
+        text = path.read_text()
+        found |= set(re.findall(r"\b_(?:get|number)\(\"([A-Z][A-Z0-9_]*)\"", text))
+        found |= set(re.findall(r"os\.(?:environ(?:\.get)?|getenv)[\[(]\"([A-Z][A-Z0-9_]*)\"", text))
+    host = (REPO / "host.json").read_text()
+    found |= set(re.findall(r"%([A-Z][A-Z0-9_]*)%", host))
+    found |= set(re.findall(r"\"connectionStringName\":\s*\"([A-Z][A-Z0-9_]*)\"", host))
+    return found
+
+
+def app_settings_set_by_bicep() -> set[str]:
+    main = read(REPO / "infra" / "main.bicep")
+    return set(main.modules["functionApp"]["params"]["appSettings"])
+
+
+def test_the_declared_list_is_what_the_code_reads() -> None:
+    assert names_read_by_the_code() == {s.name for s in SETTINGS}
+
+
+def test_bicep_sets_exactly_the_settings_the_code_reads_in_azure() -> None:
+    in_azure = {s.name for s in SETTINGS if s.where in ("azure", "both")}
+    assert app_settings_set_by_bicep() - HOST_SETTINGS == in_azure
+    local_only = {s.name for s in SETTINGS if s.where == "local"}
+    assert not app_settings_set_by_bicep() & local_only
+
+
+def test_local_settings_example_lists_every_setting() -> None:
+    example = json.loads((REPO / "local.settings.json.example").read_text())["Values"]
+    missing = {s.name for s in SETTINGS} - set(example)
+    assert not missing, f"local.settings.json.example lacks {sorted(missing)}"
+
+
+def test_host_json_uses_the_durable_task_scheduler() -> None:
+    durable = json.loads((REPO / "host.json").read_text())["extensions"]["durableTask"]
+    assert durable["hubName"] == "%TASKHUB_NAME%"
+    assert durable["storageProvider"] == {"type": "azureManaged",
+                                          "connectionStringName": "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"}
