@@ -11,7 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
-from . import offline_model
+from . import dashboard, offline_model
 from .config import ConfigError, load_host_config, load_local_settings
 from .durable.client_binding import WEBHOOK_PATH
 from .durable.engine import Engine
@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Task hub: {config.hub_name}   data: {data_dir}   "
           f"(SQLite, journal_mode=WAL, synchronous=FULL)", flush=True)
     print(f"Durable management API: {base_url}{WEBHOOK_PATH}/", flush=True)
+    print(f"Dashboard: {base_url}{dashboard.PATH}/", flush=True)
     print(f"Offline model (canned answers, no network; DEVHOST_OFFLINE_MODEL_URL): {base_url}{offline_model.PATH}",
           flush=True)
     if args.enforce_auth:

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from . import http_triggers, offline_model
+from .dashboard import Dashboard
 from .durable.client_binding import WEBHOOK_PATH, client_binding
 from .durable.engine import Engine
 from .durable.management import ManagementApi
@@ -48,6 +49,7 @@ class Host:
         self.routes = most_specific_first([self._http_route(route_prefix, f) for f in functions.http])
         self.management = ManagementApi(engine, hub, lambda request: self.base_url,
                                         keys.systemKey if enforce_auth else None)
+        self.dashboard = Dashboard(self.management)
         self.timers = TimerTriggers(functions.timers, invoker, self.extra_args)
         self.ready = False
 
@@ -122,6 +124,12 @@ class Host:
                                       "the Durable management API needs the system or master key "
                                       "(?code= or x-functions-key)")
             return await self.management.handle(request, rest)
+        if self.dashboard.owns(path):
+            # The page's files hold no data; its API does, so it needs the master key when keys are enforced.
+            if self.enforce_auth and "/api/" in path and not self.keys.allows("admin", self._key(request)):
+                return error_response(401, "Unauthorized", "the dashboard API needs the master key "
+                                      "(open the page with ?code=MASTER_KEY)")
+            return await self.dashboard.handle(request, path)
         return await self._call_function(request, path)
 
     async def _call_function(self, request: Request, path: str) -> Response:

@@ -100,8 +100,9 @@ def _approve(run: _Run, call: dict[str, Any]):
     step = run.begin("approval", name)
     timeout = run.spec["approval_timeout_seconds"]
     expires = context.current_utc_datetime + timedelta(seconds=timeout)
+    # "event" names what to raise to decide, so generic tools (the devhost dashboard) can offer approve/deny.
     run.pending = {"tool": name, "arguments": _arguments(call), "call_id": call["id"],
-                   "requested_at": run.now(), "expires_at": expires.isoformat()}
+                   "event": approval_event(call["id"]), "requested_at": run.now(), "expires_at": expires.isoformat()}
     run.publish()
     yield from run.emit("approval_required", run.pending)
     decision_task = context.wait_for_external_event(approval_event(call["id"]))

@@ -97,7 +97,7 @@ class ManagementApi:
                 continue
             params = {k: unquote(v) for k, v in found.groupdict().items() if v is not None}
             try:
-                return await handler(request, self._hub(request), **params)
+                return await handler(request, self.hub_of(request), **params)
             except BadRequest as exc:
                 return error_response(exc.status, exc.code, str(exc))
         if allowed:
@@ -105,7 +105,8 @@ class ManagementApi:
                                   f"{request.method} is not supported here; use {', '.join(allowed)}")
         return error_response(404, "NotFound", f"no management API at {WEBHOOK_PATH}/{path}")
 
-    def _hub(self, request: Request) -> str:
+    def hub_of(self, request: Request) -> str:
+        """The task hub a call names (``taskHub=``), or the host's own."""
         hub = request.query_params.get("taskHub") or self.default_hub
         if not _HUB_NAME.fullmatch(hub):
             raise BadRequest(f"taskHub {hub!r} is not a valid task hub name", "InvalidTaskHub")

@@ -100,6 +100,10 @@ class Store:
         sql = f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE hub=?{where} ORDER BY created, id"
         return [_instance_row(r) for r in self.db.execute(sql, [hub, *args])]
 
+    def status_counts(self) -> list[tuple[str, str, int]]:
+        """(hub, runtime status, instances) for every hub with instances."""
+        return self.db.execute("SELECT hub, status, count(*) FROM instances GROUP BY hub, status").fetchall()
+
     def save_instance(self, row: dict[str, Any]) -> None:
         self.db.execute(
             f"INSERT OR REPLACE INTO instances ({INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",

@@ -99,6 +99,10 @@ def _await_approval(api: httpx.Client, model: ModelServer, session: str) -> dict
     assert view["pending_approval"]["arguments"]["to"] == "bob@example.com"
     assert view["links"]["approval"].endswith("/approval")
     assert response.headers["location"] == view["links"]["status"]
+    # The orchestration's custom status names the event that decides, for generic tools like the devhost dashboard.
+    origin = str(api.base_url).removesuffix("/").removesuffix("/api")
+    custom = httpx.get(f"{origin}/runtime/webhooks/durabletask/instances/{view['run_id']}").json()["customStatus"]
+    assert custom["pending_approval"]["event"] == f"approval:{custom['pending_approval']['call_id']}"
     return view
 
 
