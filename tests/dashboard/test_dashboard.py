@@ -46,6 +46,15 @@ def rows(page: Page) -> list[str]:
     return page.locator("#list tbody tr").evaluate_all("rows => rows.map(r => r.dataset.instanceId)")
 
 
+def filter_by(page: Page, **fields: str) -> None:
+    """Set the list's filters to exactly ``fields`` (others cleared) and apply them."""
+    page.select_option("select[name=runtimeStatus]", fields.pop("runtimeStatus", ""))
+    for name in ("name", "instanceIdPrefix", "createdTimeFrom", "createdTimeTo"):
+        page.fill(f"input[name={name}]", fields.pop(name, ""))
+    assert not fields, f"no such filter: {fields}"
+    page.click("form.filters button[type=submit]")
+
+
 def test_the_list_shows_running_and_finished_instances_and_the_filters_work(host: Devhost, page: Page) -> None:
     page.goto(f"{host.url}/devhost/")
     expect(page.locator("tr[data-instance-id='wait-1']")).to_contain_text("Running")
@@ -53,27 +62,19 @@ def test_the_list_shows_running_and_finished_instances_and_the_filters_work(host
     expect(page.locator("tr[data-instance-id='fail-1']")).to_contain_text("Failed")
     assert {"greet-1", "greet-2", "greet-1-child", "wait-1", "fail-1"} <= set(rows(page))
 
-    page.select_option("select[name=runtimeStatus]", "Running")
-    page.click("form.filters button[type=submit]")
+    filter_by(page, runtimeStatus="Running")
     expect(page.locator("#list tbody tr")).to_have_count(1)
     assert rows(page) == ["wait-1"]
 
-    page.select_option("select[name=runtimeStatus]", "")
-    page.fill("input[name=name]", "greetings")
-    page.click("form.filters button[type=submit]")
+    filter_by(page, name="greetings")
     expect(page.locator("#list tbody tr")).to_have_count(2)
     assert set(rows(page)) == {"greet-1", "greet-2"}
 
-    page.fill("input[name=name]", "")
-    page.fill("input[name=instanceIdPrefix]", "fail")
-    page.click("form.filters button[type=submit]")
+    filter_by(page, instanceIdPrefix="fail")
     expect(page.locator("#list tbody tr")).to_have_count(1)
     assert rows(page) == ["fail-1"]
 
-    page.fill("input[name=instanceIdPrefix]", "")
-    page.fill("input[name=createdTimeFrom]", "2001-01-01T00:00")
-    page.fill("input[name=createdTimeTo]", "2001-12-31T00:00")
-    page.click("form.filters button[type=submit]")
+    filter_by(page, createdTimeFrom="2001-01-01T00:00", createdTimeTo="2001-12-31T00:00")
     expect(page.locator("#list")).to_contain_text("No orchestration matches.")
 
 
