@@ -326,7 +326,7 @@ def run_view(status: df.DurableOrchestrationStatus, origin: str) -> dict[str, An
     elif state == "awaiting_approval" and custom.get("pending_approval"):
         pending = custom["pending_approval"]
         view["pending_approval"] = {k: pending[k] for k in ("tool", "arguments", "requested_at", "expires_at")}
-    links = {"status": f"{origin}/api/runs/{run_id}"}
+    links = {"status": f"{origin}/api/runs/{run_id}", "stream": f"{origin}/api/runs/{run_id}/stream"}
     if state not in TERMINAL:
         links["cancel"] = f"{origin}/api/runs/{run_id}/cancel"
     if state == "awaiting_approval":

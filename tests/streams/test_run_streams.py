@@ -61,6 +61,7 @@ def test_a_finished_runs_whole_stream_is_readable_and_resumable_from_every_curso
     model.call_tools(("calculate", {"expression": "2 + 2"}))
     model.say(ANSWER)
     run = client.start("assistant", "add and talk")
+    assert run["links"]["stream"] == f"{streamed_host.url}/api/runs/{run['run_id']}/stream"
     result = client.follow(run["run_id"])
     assert result.ok and result.text == ANSWER
     events = sse_events(http, run["run_id"])
