@@ -29,8 +29,8 @@ from .entities import run_batch
 from .episode import Outcome, entity_instance_id, is_retry_event, run_episode
 from .history import Event, EventType, event, parse_timestamp, timestamp, utcnow
 from .instance import TERMINAL, Instance
+from .sdk_speedups import install as install_sdk_speedups
 from .store import Store
-from .timestamps import install as install_fast_timestamps
 
 log = logging.getLogger("devhost.durable")
 Key = tuple[str, str]
@@ -61,7 +61,7 @@ class Engine:
         invoker: Invoker,
         extra_args: Callable[[Function], dict[str, Any]],
     ) -> None:
-        install_fast_timestamps()
+        install_sdk_speedups()
         self.store = store
         self.functions = functions
         self.invoker = invoker

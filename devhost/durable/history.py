@@ -59,7 +59,8 @@ def utcnow() -> datetime:
 def timestamp(moment: datetime | None = None) -> str:
     """ISO 8601 in UTC with a ``Z``, as the extension writes timestamps."""
     moment = moment or utcnow()
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is several times faster than strftime; with microseconds and UTC it ends in "+00:00".
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_timestamp(text: str) -> datetime:
