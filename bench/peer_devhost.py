@@ -11,6 +11,7 @@ synchronous=FULL) before the next one starts.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -77,6 +78,12 @@ async def run_w3(a, client: httpx.AsyncClient) -> tuple[dict, dict]:
     return bc.w3_metrics(walls, a.steps)
 
 
+def journal_mode(db: Path) -> str:
+    """Read back from the file devhost used (WAL is a property of the file; synchronous is per connection)."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+
+
 def main() -> None:
     a = bc.parse_args(PEER)
     workdir = Path(a.workdir or tempfile.mkdtemp())
@@ -91,7 +98,9 @@ def main() -> None:
         metrics, units = asyncio.run(drive())
     finally:
         host.stop()
-    settings = {"sqlite": "journal_mode=WAL, synchronous=FULL, one transaction per engine turn",
+    settings = {"journal_mode": journal_mode(workdir / "devhost-data" / "durable.sqlite3"), "synchronous": "FULL",
+                "durability": "every step committed before the work it enables starts",
+                "transactions": "one per engine turn",
                 "driver": "HTTP: POST orchestrators/{name}?timeout=60 (waits for the output)"}
     bc.emit(a, PEER, metrics, units, bc.versions("azure-functions", "azure-functions-durable"), settings)
 

@@ -34,6 +34,8 @@ from .store import Store
 
 log = logging.getLogger("devhost.durable")
 Key = tuple[str, str]
+# (row id in the inbox table, or None while the event exists only in this turn; execution; event)
+InboxItem = tuple[int | None, int | None, Event]
 ACTIVE = frozenset({"Pending", "Running", "Suspended"})
 CONTROL_TYPES = frozenset(
     {EventType.EXECUTION_TERMINATED, EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED}
@@ -67,7 +69,8 @@ class Engine:
         self.invoker = invoker
         self.extra_args = extra_args
         self._instances: dict[Key, Instance] = {}
-        self._inbox: dict[Key, list[tuple[int, int | None, Event]]] = {}
+        self._inbox: dict[Key, list[InboxItem]] = {}
+        self._unsaved: set[Key] = set()
         self._ready: dict[Key, None] = {}
         self._entity_ops: dict[Key, list[tuple[int, dict[str, Any]]]] = {}
         self._writes: list[_Write] = []
@@ -211,6 +214,7 @@ class Engine:
                     self._step(key)
                 for key in list(self._entity_ops):
                     self._entity_batch(key)
+                self._save_inbox()
         except Exception as exc:
             log.exception("devhost: a commit failed; reloading the engine's state from the store")
             self._after.clear()
@@ -231,6 +235,7 @@ class Engine:
     def _reload(self) -> None:
         self._instances.clear()
         self._inbox.clear()
+        self._unsaved.clear()
         self._ready.clear()
         self._entity_ops.clear()
         for seq, hub, iid, execution, text in self.store.all_inbox():
@@ -264,9 +269,29 @@ class Engine:
 
     def _deliver(self, hub: str, instance_id: str, execution: int | None, ev: Event) -> None:
         """Put an event in an instance's inbox; the instance runs in this or the next turn."""
-        seq = self.store.add_inbox(hub, instance_id, execution, json.dumps(ev))
-        self._inbox.setdefault((hub, instance_id), []).append((seq, execution, ev))
-        self._ready[(hub, instance_id)] = None
+        key = (hub, instance_id)
+        self._inbox.setdefault(key, []).append((None, execution, ev))
+        self._unsaved.add(key)
+        self._ready[key] = None
+
+    def _save_inbox(self) -> None:
+        """Write the events still waiting at the end of a turn to the inbox table.
+
+        The turn is one transaction, so an event delivered and consumed within it need never touch the table:
+        on disk the outcome is the same, and most steps (an activity's result taken by the next episode at
+        once) save two statements and a page.
+        """
+        for key in self._unsaved:
+            items = self._inbox.get(key)
+            if items:
+                self._inbox[key] = [
+                    (self.store.add_inbox(*key, execution, json.dumps(ev)) if seq is None else seq, execution, ev)
+                    for seq, execution, ev in items
+                ]
+        self._unsaved.clear()
+
+    def _drop_inbox(self, items: list[InboxItem]) -> None:
+        self.store.delete_inbox([seq for seq, _, _ in items if seq is not None])
 
     def _enqueue_entity_op(self, hub: str, entity: str, op: dict[str, Any]) -> None:
         seq = self.store.add_entity_op(hub, entity, op)
@@ -281,7 +306,7 @@ class Engine:
             return
         if inst is None or inst.is_terminal:
             # Events for an unknown or finished instance are dropped, as the extension drops them.
-            self.store.delete_inbox([seq for seq, _, _ in inbox])
+            self._drop_inbox(inbox)
             self._inbox.pop(key, None)
             return
         try:
@@ -302,39 +327,44 @@ class Engine:
                                  f"{traceback.format_exc(limit=3)}")
         inst.updated = timestamp()
         self.store.save_instance(inst.row())
-        self.store.delete_inbox([seq for seq, _, _ in self._inbox.pop(key, [])])
+        self._drop_inbox(self._inbox.pop(key, []))
         self._finished(inst)
 
-    def _run(self, inst: Instance, inbox: list[tuple[int, int | None, Event]]) -> None:
-        consumed: list[int] = []
+    def _run(self, inst: Instance, inbox: list[InboxItem]) -> None:
+        left: list[InboxItem] = []
+        consumed: list[InboxItem] = []
         batch: list[Event] = []
         control: list[Event] = []
         suspended = inst.status == "Suspended"
         terminate: Event | None = None
-        for seq, execution, ev in inbox:
+        # The episode may deliver to this very instance (continue-as-new, a child that cannot start): those
+        # events are appended to ``inbox`` and wait for the next episode.
+        given = len(inbox)
+        for item in inbox[:given]:
+            _, execution, ev = item
             kind = ev["EventType"]
             if execution is not None and execution != inst.execution:
-                consumed.append(seq)  # meant for an earlier execution (continue-as-new, restart)
+                consumed.append(item)  # meant for an earlier execution (continue-as-new, restart)
             elif kind == EventType.EXECUTION_TERMINATED:
                 terminate = ev
-                consumed = [s for s, _, _ in inbox]
+                consumed, left = inbox[:given], []
                 break
             elif kind == EventType.EXECUTION_SUSPENDED:
-                consumed.append(seq)
+                consumed.append(item)
                 if not suspended:
                     suspended = True
                     control.append(ev)
             elif kind == EventType.EXECUTION_RESUMED:
-                consumed.append(seq)
+                consumed.append(item)
                 if suspended:
                     suspended = False
                     control.append(ev)
             elif suspended or (batch and is_retry_event(inst, ev)):
                 # Held back: while suspended, and so that an event which allocates retry ids is
                 # always the first of its episode, as the SDK allocates them before new actions.
-                continue
+                left.append(item)
             else:
-                consumed.append(seq)
+                consumed.append(item)
                 batch.append(ev)
         now = utcnow()
         if terminate is not None:
@@ -350,9 +380,8 @@ class Engine:
             else:
                 inst.updated = timestamp(now)
                 self.store.save_instance(inst.row())
-        self.store.delete_inbox(consumed)
-        taken = set(consumed)
-        left = [item for item in inbox if item[0] not in taken]
+        self._drop_inbox(consumed)
+        left += inbox[given:]
         if left and inst.status != "Suspended" and not inst.is_terminal:
             self._ready[inst.key] = None
         if left:

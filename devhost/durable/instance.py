@@ -32,7 +32,6 @@ class Instance:
     parent: dict[str, Any] | None
     execution: int
     history: list[Event] = field(default_factory=list)
-    inbox: list[tuple[int, int | None, Event]] = field(default_factory=list)
     scheduled: dict[int, Event] = field(default_factory=dict)
     primaries: list[Event] = field(default_factory=list)
     next_id: int = 0

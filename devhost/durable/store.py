@@ -105,8 +105,12 @@ class Store:
         return self.db.execute("SELECT hub, status, count(*) FROM instances GROUP BY hub, status").fetchall()
 
     def save_instance(self, row: dict[str, Any]) -> None:
+        # An upsert that leaves ``created`` alone, so a step does not rewrite the index on it.
         self.db.execute(
-            f"INSERT OR REPLACE INTO instances ({INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (hub, id) DO UPDATE SET name=excluded.name, status=excluded.status, "
+            "input=excluded.input, output=excluded.output, custom_status=excluded.custom_status, "
+            "updated=excluded.updated, parent=excluded.parent, execution=excluded.execution",
             (
                 row["hub"], row["id"], row["name"], row["status"], row["input"], row["output"],
                 row["custom_status"], row["created"], row["updated"],

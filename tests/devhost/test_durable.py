@@ -154,6 +154,12 @@ def test_sub_orchestration_retries_then_fails_into_the_parent(api: httpx.Client)
     assert wait(api, "p1")["output"] == "child failed: True"
 
 
+def test_a_missing_sub_orchestrator_fails_into_the_parent(api: httpx.Client) -> None:
+    api.post("/orchestrators/orphan/o1")
+    output = wait(api, "o1", timeout=10)["output"]
+    assert output.startswith("child failed: ") and "'no_such_orchestrator' does not exist" in output
+
+
 def test_enforced_auth_needs_keys(tmp_path: Path) -> None:
     server = Devhost(app_dir=APP, data_dir=tmp_path / "data", env={"TEST_STATE_DIR": str(tmp_path)},
                      args=["--enforce-auth"]).start()

@@ -126,6 +126,16 @@ def parent(context: df.DurableOrchestrationContext):
     return "child succeeded"
 
 
+@app.orchestration_trigger(context_name="context")
+def orphan(context: df.DurableOrchestrationContext):
+    """Calls a sub-orchestrator the app does not have: the failure arrives within the parent's own step."""
+    try:
+        yield context.call_sub_orchestrator("no_such_orchestrator", "x")
+    except Exception as exc:
+        return f"child failed: {exc}"
+    return "child succeeded"
+
+
 @app.activity_trigger(input_name="seen")
 def remember(seen: dict) -> dict:
     return seen
