@@ -12,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import http_triggers, offline_model
 from .dashboard import Dashboard
+from .durable import client_transport
 from .durable.client_binding import WEBHOOK_PATH, client_binding
 from .durable.engine import Engine
 from .durable.management import ManagementApi
@@ -91,6 +92,7 @@ class Host:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.engine.start()
+                    client_transport.install(f"{self.base_url}{WEBHOOK_PATH}/", self)
                     self.timers.start()
                     self.ready = True
                     await send({"type": "lifespan.startup.complete"})

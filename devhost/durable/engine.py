@@ -40,6 +40,7 @@ ACTIVE = frozenset({"Pending", "Running", "Suspended"})
 CONTROL_TYPES = frozenset(
     {EventType.EXECUTION_TERMINATED, EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED}
 )
+_PASSES_PER_TURN = 8
 _activity_converter = meta.get_binding_registry().get("activityTrigger")  # type: ignore[union-attr]
 
 
@@ -209,11 +210,7 @@ class Engine:
                             results.append((write, write.apply(), None))
                     except Exception as exc:  # a bad request fails alone
                         results.append((write, None, exc))
-                for key in list(self._ready):
-                    del self._ready[key]
-                    self._step(key)
-                for key in list(self._entity_ops):
-                    self._entity_batch(key)
+                self._run_ready()
                 self._save_inbox()
         except Exception as exc:
             log.exception("devhost: a commit failed; reloading the engine's state from the store")
@@ -231,6 +228,22 @@ class Engine:
             action()
         if self._ready or self._writes:
             self._kick()
+
+    def _run_ready(self) -> None:
+        """Run every ready episode and entity batch, and what they make ready in turn, in this turn.
+
+        An entity's answer to the orchestration that called it, or a sub-orchestration's result for its parent,
+        then costs no commit of its own. Passes are bounded so that one long cascade cannot hold back the
+        callers waiting on this turn's commit.
+        """
+        for _ in range(_PASSES_PER_TURN):
+            if not (self._ready or self._entity_ops):
+                return
+            for key in list(self._ready):
+                del self._ready[key]
+                self._step(key)
+            for key in list(self._entity_ops):
+                self._entity_batch(key)
 
     def _reload(self) -> None:
         self._instances.clear()
