@@ -94,10 +94,12 @@ async def chat(
     ``on_delta`` receives each piece of text as it arrives. A failure before the first chunk is retried by the
     client (429/5xx, honouring Retry-After); a failure mid-stream raises ``StreamInterrupted``.
     """
-    kwargs: dict[str, Any] = {"model": provider.model, "messages": messages, **(options or {}),
-                              "stream": True, "stream_options": {"include_usage": True}}
-    if tools:
-        kwargs["tools"] = tools
+    # The client walks every typed parameter before sending (about 0.2 ms a message with openai 3.x), a cost that
+    # grows with the conversation and holds up the event loop. Messages and tools are plain JSON built by this
+    # package and need no conversion, so they go in ``extra_body``, which the client sends as it is.
+    body: dict[str, Any] = {"messages": messages, **({"tools": tools} if tools else {})}
+    kwargs: dict[str, Any] = {"model": provider.model, "messages": [], **(options or {}), "stream": True,
+                              "stream_options": {"include_usage": True}, "extra_body": body}
     if response_format:
         kwargs["response_format"] = {"type": "json_schema",
                                      "json_schema": {"name": "answer", "schema": response_format}}
