@@ -13,6 +13,7 @@ import uvicorn
 
 from . import dashboard, offline_model
 from .config import ConfigError, load_host_config, load_local_settings
+from .data_lock import DataDirInUse, lock_data_dir
 from .durable.client_binding import WEBHOOK_PATH
 from .durable.engine import Engine
 from .durable.store import Store
@@ -67,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["DEVHOST_OFFLINE_MODEL_URL"] = base_url + offline_model.PATH
         config = load_host_config(app_dir)
         functions = load_app(app_dir)
+        lock = lock_data_dir(data_dir)
         keys = load_keys(data_dir)
         store = Store(data_dir / "durable.sqlite3")
-    except (ConfigError, AppLoadError) as exc:
+    except (ConfigError, AppLoadError, DataDirInUse) as exc:
         print(f"devhost: {exc}", file=sys.stderr)
         return 2
     invoker = Invoker()
@@ -105,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _after_graceful_stop)
     server.run()
     store.close()
+    if lock is not None:
+        lock.close()
     return 0
 
 

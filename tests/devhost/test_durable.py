@@ -221,6 +221,22 @@ def test_a_missing_setting_in_host_json_stops_the_start_with_a_clear_error(tmp_p
         failed.value)
 
 
+def test_a_second_devhost_on_the_same_data_dir_is_refused_until_the_first_is_gone(tmp_path: Path) -> None:
+    env = {"TEST_STATE_DIR": str(tmp_path)}
+    first = Devhost(app_dir=APP, data_dir=tmp_path / "data", env=env).start()
+    try:
+        with pytest.raises(RuntimeError) as refused:
+            Devhost(app_dir=APP, data_dir=tmp_path / "data", env=env).start()
+        assert "devhost exited with 2" in str(refused.value)
+        assert f"is in use by another devhost (pid {first.process.pid})" in str(refused.value)
+        assert httpx.get(f"{first.url}/admin/host/status").json() == {"state": "Running"}
+        first.kill()  # the lock goes with the process, however it ends
+        second = Devhost(app_dir=APP, data_dir=tmp_path / "data", env=env).start()
+        second.stop()
+    finally:
+        first.stop()
+
+
 def test_replay_safe_values_custom_status_task_any_and_entities_from_an_orchestration(api: httpx.Client) -> None:
     api.post("/orchestrators/replayed/rs1")
     deadline = time.monotonic() + 10
