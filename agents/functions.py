@@ -57,7 +57,10 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
         status = "ok"
     except AgentError as exc:
         provider, status = {"kind": "none", "error": exc.message}, "degraded"
-    streams = await open_store().describe()
+    try:
+        streams = await open_store().describe()
+    except AgentError as exc:
+        streams = {"kind": "none", "reachable": False, "error": exc.message}
     if not streams["reachable"]:
         status = "degraded"
     return json_response({"status": status, "agents": [a.name for a in AGENTS], "model": provider,

@@ -113,6 +113,7 @@ async def chat(
     calls: dict[int, dict[str, Any]] = {}
     usage: dict[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     finish: str | None = None
+    undelivered: Exception | None = None
     try:
         async for chunk in stream:
             if chunk.usage:
@@ -124,7 +125,11 @@ async def chat(
                 if delta.content:
                     text.append(delta.content)
                     if on_delta is not None:
-                        await on_delta(delta.content)
+                        try:
+                            await on_delta(delta.content)
+                        except Exception as exc:
+                            undelivered = exc
+                            raise
                 for part in delta.tool_calls or []:
                     call = calls.setdefault(part.index, {"id": "", "type": "function",
                                                          "function": {"name": "", "arguments": ""}})
@@ -133,6 +138,8 @@ async def chat(
                         call["function"]["name"] += part.function.name or ""
                         call["function"]["arguments"] += part.function.arguments or ""
     except Exception as exc:  # the transport's errors differ between openai releases
+        if exc is undelivered:
+            raise  # the receiver failed, not the model: asking the model again would not help
         raise StreamInterrupted(f"the model's stream broke off: {exc}") from exc
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
     if calls:

@@ -100,7 +100,8 @@ def stream_path_per_second(http: httpx.Client, server: ModelServer, store_url: s
     run_id = http.post("/api/agents/assistant/run", json={"message": "email", "wait": False}).json()["run_id"]
     while http.get(f"/api/runs/{run_id}").json()["status"] != "awaiting_approval":
         time.sleep(0.01)
-    reader = concurrent.futures.ThreadPoolExecutor(1).submit(follow, http, run_id)
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    reader = pool.submit(follow, http, run_id)
 
     async def produce() -> None:
         store = (RedisStore(redis.asyncio.Redis.from_url(store_url), 600) if store_url
@@ -115,6 +116,7 @@ def stream_path_per_second(http: httpx.Client, server: ModelServer, store_url: s
 
     asyncio.run(produce())
     first, done, count = reader.result()
+    pool.shutdown()
     assert first is not None and count == events, count
     http.post(f"/api/runs/{run_id}/cancel")
     return count / (done - first)

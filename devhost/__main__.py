@@ -52,6 +52,13 @@ def _listing(functions: FunctionIndex, host: Host, base_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _trusted_hosts(bind: str) -> frozenset[str] | None:
+    """The host names devhost's API answers to: this machine's own, unless it listens on every interface."""
+    if bind in ("0.0.0.0", "::"):
+        return None
+    return frozenset({"127.0.0.1", "localhost", "::1", bind})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     app_dir = Path(args.app_dir).resolve()
@@ -62,13 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     visible_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     base_url = f"http://{visible_host}:{args.port}"
     try:
+        lock = lock_data_dir(data_dir)
         load_local_settings(app_dir)
         # Apps find devhost's offline model through this setting and use it only when nothing else is configured.
         if not os.environ.get("DEVHOST_OFFLINE_MODEL_URL"):
             os.environ["DEVHOST_OFFLINE_MODEL_URL"] = base_url + offline_model.PATH
         config = load_host_config(app_dir)
         functions = load_app(app_dir)
-        lock = lock_data_dir(data_dir)
         keys = load_keys(data_dir)
         store = Store(data_dir / "durable.sqlite3")
     except (ConfigError, AppLoadError, DataDirInUse) as exc:
@@ -79,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         host = Host(functions=functions, engine=engine, invoker=invoker, hub=config.hub_name,
                     route_prefix=config.route_prefix, keys=keys, enforce_auth=args.enforce_auth,
-                    base_url=base_url)
+                    base_url=base_url, trusted_hosts=_trusted_hosts(args.host))
     except (RouteError, ScheduleError) as exc:
         print(f"devhost: {exc}", file=sys.stderr)
         return 2

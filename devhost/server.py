@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,6 +25,7 @@ from .routes import Route, compile_route, most_specific_first
 from .timer_triggers import TimerTriggers
 
 log = logging.getLogger("devhost")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass
@@ -38,8 +40,10 @@ class Host:
     """Everything one devhost process serves, as one ASGI app."""
 
     def __init__(self, *, functions: FunctionIndex, engine: Engine, invoker: Invoker,
-                 hub: str, route_prefix: str, keys: Keys, enforce_auth: bool, base_url: str) -> None:
+                 hub: str, route_prefix: str, keys: Keys, enforce_auth: bool, base_url: str,
+                 trusted_hosts: frozenset[str] | None = None) -> None:
         self.functions = functions
+        self.trusted_hosts = trusted_hosts
         self.engine = engine
         self.invoker = invoker
         self.hub = hub
@@ -102,6 +106,7 @@ class Host:
                     return
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False
+                client_transport.uninstall(f"{self.base_url}{WEBHOOK_PATH}/")
                 await self.timers.stop()
                 await self.engine.stop()
                 self.invoker.shutdown()
@@ -111,8 +116,30 @@ class Host:
     def _key(self, request: Request) -> str | None:
         return request.headers.get("x-functions-key") or request.query_params.get("code")
 
+    def _untrusted(self, request: Request) -> Response | None:
+        """Refuse what a web page elsewhere could make a browser send to devhost's own API, when no keys guard it.
+
+        A page on another site may post to ``127.0.0.1`` (cross-site request forgery), or reach it under a name
+        of its own that resolves there (DNS rebinding): the first carries a foreign ``Origin``, the second a
+        foreign ``Host``.
+        """
+        if self.enforce_auth:
+            return None
+        host = request.headers.get("host") or ""
+        if self.trusted_hosts is not None and (urlsplit("//" + host).hostname or "") not in self.trusted_hosts:
+            return error_response(403, "UntrustedHost", f"devhost answers its API only to {sorted(self.trusted_hosts)}"
+                                  f", not to the host name {host!r}; listen with --host 0.0.0.0 to serve others")
+        origin = request.headers.get("origin")
+        if request.method not in SAFE_METHODS and origin and urlsplit(origin).netloc != host:
+            return error_response(403, "CrossOriginRefused", f"a page from {origin} may not change devhost's state")
+        return None
+
     async def _respond(self, request: Request) -> Response:
         path = request.url.path
+        if path == WEBHOOK_PATH or path.startswith(WEBHOOK_PATH + "/") or self.dashboard.owns(path):
+            refused = self._untrusted(request)
+            if refused is not None:
+                return refused
         if path.rstrip("/") == "/admin/host/status":
             return JSONResponse({"state": "Running" if self.ready else "Initializing"})
         if path.startswith(offline_model.PATH + "/"):

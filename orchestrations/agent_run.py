@@ -433,8 +433,12 @@ async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClien
         if view["status"] in TERMINAL:
             raise AgentError("RunFinished", f"run {run_id} is already {view['status']}", 409)
         await client.terminate(run_id, "canceled by request")
+        # The run may have finished since it was read (terminating a finished run is not an error to the client).
+        after = await _view(client, run_id, _origin(req))
+        if after["status"] in TERMINAL and after["status"] != "canceled":
+            raise AgentError("RunFinished", f"run {run_id} {after['status']} before it could be canceled", 409)
         # Readers of the stream learn it at once rather than at their next heartbeat.
-        await open_store().append(run_id, {"type": "error", "data": {"message": CANCELED_MESSAGE}})
+        await open_store().end(run_id, CANCELED_MESSAGE)
         return json_response({"run_id": run_id, "status": "canceled", "links": view["links"]}, 202)
     except AgentError as exc:
         return error_response(exc)

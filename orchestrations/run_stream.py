@@ -17,6 +17,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import JSONResponse, Request, StreamingResponse
 
+from agents.errors import AgentError
 from agents.streams import FINAL_TYPES, Entry, StreamStore, open_store
 from orchestrations.agent_run import CANCELED_MESSAGE, ORCHESTRATOR
 
@@ -43,9 +44,7 @@ async def _ended(client: df.DurableOrchestrationClient, store: StreamStore, run_
     runtime = status.runtime_status.value if status and status.runtime_status else None
     if runtime not in ENDED:
         return False
-    tail = await store.read(run_id, None, 0, limit=100_000)
-    if not tail or tail[-1].event["type"] not in FINAL_TYPES:
-        await store.append(run_id, {"type": "error", "data": {"message": ENDED[runtime]}})
+    await store.end(run_id, ENDED[runtime])
     return True
 
 
@@ -79,7 +78,10 @@ async def run_stream(req: Request, client: df.DurableOrchestrationClient) -> Str
     status = await client.get_status(run_id)
     if not status or (status.name or "").lower() != ORCHESTRATOR:
         return _error(404, "RunNotFound", f"no run with id {run_id!r}")
-    store = open_store()
+    try:
+        store = open_store()
+    except AgentError as exc:
+        return _error(exc.status, exc.code, exc.message)
     try:
         await store.read(run_id, cursor, 0, limit=1)
     except ValueError as exc:

@@ -43,6 +43,20 @@ class StreamStore(ABC):
         """Events after ``after`` (from the start when None), waiting up to ``block`` s for one."""
 
     @abstractmethod
+    async def last(self, run_id: str) -> Entry | None:
+        """The stream's newest event, None when the stream is empty or gone."""
+
+    async def end(self, run_id: str, message: str) -> None:
+        """Close the stream with an ``error`` event, unless it already ended with ``done`` or ``error``.
+
+        For runs that stop without saying so themselves (canceled, terminated): readers stop at the first final
+        event, so a final event written by someone else in between is at worst followed by a second one.
+        """
+        last = await self.last(run_id)
+        if last is None or last.event["type"] not in FINAL_TYPES:
+            await self.append(run_id, {"type": "error", "data": {"message": message}})
+
+    @abstractmethod
     async def step_started(self, run_id: str, step: str) -> bool:
         """Record that ``step`` has started; True when it had already started (this is a retry)."""
 

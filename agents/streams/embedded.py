@@ -54,6 +54,8 @@ class EmbeddedStore(StreamStore):
 
     async def append_many(self, run_id: str, events: list[dict[str, Any]]) -> list[str]:
         texts = [json.dumps(check_event(event)) for event in events]
+        if not texts:
+            return []
         now = time.time()
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -86,13 +88,23 @@ class EmbeddedStore(StreamStore):
             for table in ("events", "steps", "streams"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
 
+    def _live(self, run_id: str) -> bool:
+        row = self.db.execute("SELECT expires_at FROM streams WHERE run_id=?", (run_id,)).fetchone()
+        return bool(row) and row[0] >= time.time()
+
     def _fetch(self, run_id: str, after: int, limit: int) -> list[Entry]:
-        live = self.db.execute("SELECT expires_at FROM streams WHERE run_id=?", (run_id,)).fetchone()
-        if not live or live[0] < time.time():
+        if not self._live(run_id):
             return []
         rows = self.db.execute("SELECT seq, event FROM events WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?",
                                (run_id, after, limit))
         return [Entry(str(seq), json.loads(text)) for seq, text in rows]
+
+    async def last(self, run_id: str) -> Entry | None:
+        if not self._live(run_id):
+            return None
+        row = self.db.execute("SELECT seq, event FROM events WHERE run_id=? ORDER BY seq DESC LIMIT 1",
+                              (run_id,)).fetchone()
+        return Entry(str(row[0]), json.loads(row[1])) if row else None
 
     async def read(self, run_id: str, after: str | None, block: float = 0.0, limit: int = 1000) -> list[Entry]:
         after_seq = parse_cursor(after)

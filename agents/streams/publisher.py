@@ -23,9 +23,18 @@ class Publisher:
         self._writer: asyncio.Task[None] | None = None
 
     def publish(self, event: dict[str, Any]) -> None:
+        """Queue one event for writing; raises the error of an earlier write that failed.
+
+        Raising here, not only at ``flush``, stops a producer (a model streaming its answer) at the first failed
+        write rather than after it has produced everything that can no longer be stored.
+        """
+        writer = self._writer
+        if writer is not None and writer.done():
+            failure = asyncio.CancelledError() if writer.cancelled() else writer.exception()
+            if failure is not None:
+                raise failure
         self._pending.append(check_event(event))
-        # A failed writer is kept, not replaced, so that flush raises its error instead of losing it.
-        if self._writer is None or (self._writer.done() and self._writer.exception() is None):
+        if writer is None or writer.done():
             self._writer = asyncio.create_task(self._drain())
 
     async def _drain(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import redis.asyncio as redis
 
+from ..errors import AgentError
 from ..settings import Settings
 from .base import Entry, StreamStore, check_event
 
@@ -24,7 +25,8 @@ def client_from_settings(settings: Settings) -> redis.Redis:
     if settings.redis_url:
         return redis.Redis.from_url(settings.redis_url, socket_timeout=SOCKET_TIMEOUT_SECONDS)
     if not settings.redis_use_entra_id:
-        raise ValueError("REDIS_HOST needs REDIS_USE_ENTRA_ID=true: access keys are disabled on Azure Managed Redis")
+        raise AgentError("StreamStoreMisconfigured", "REDIS_HOST needs REDIS_USE_ENTRA_ID=true: access keys are "
+                         "disabled on Azure Managed Redis (or set REDIS_URL for another Redis)", 503)
     from redis_entraid.cred_provider import create_from_default_azure_credential, create_from_managed_identity
     from redis_entraid.identity_provider import ManagedIdentityIdType, ManagedIdentityType
 
@@ -70,8 +72,11 @@ class RedisStore(StreamStore):
             rows = found[0][1] if found else []
         else:
             rows = await self.client.xrange(key, min=f"({start}", max="+", count=limit)
-        return [Entry(cursor.decode() if isinstance(cursor, bytes) else cursor,
-                      json.loads(fields[b"e"] if b"e" in fields else fields["e"])) for cursor, fields in rows]
+        return [_entry(cursor, fields) for cursor, fields in rows]
+
+    async def last(self, run_id: str) -> Entry | None:
+        rows = await self.client.xrevrange(self._key(run_id), count=1)
+        return _entry(*rows[0]) if rows else None
 
     async def step_started(self, run_id: str, step: str) -> bool:
         key = f"agents:run:{run_id}:steps"
@@ -96,3 +101,8 @@ class RedisStore(StreamStore):
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _entry(cursor: bytes | str, fields: dict[Any, Any]) -> Entry:
+    return Entry(cursor.decode() if isinstance(cursor, bytes) else cursor,
+                 json.loads(fields[b"e"] if b"e" in fields else fields["e"]))

@@ -42,6 +42,11 @@ def install(rpc_base_url: str, app: ASGIApp) -> None:
         module.delete_async_request = _call(module.delete_async_request, "DELETE", empty=None)
 
 
+def uninstall(rpc_base_url: str) -> None:
+    """Stop answering ``rpc_base_url`` in-process, when the app it names stops."""
+    _apps.pop(rpc_base_url, None)
+
+
 def _app_for(url: str) -> ASGIApp | None:
     loop = asyncio.get_running_loop()
     return next((app for base, (app, served_on) in _apps.items() if url.startswith(base) and served_on is loop), None)

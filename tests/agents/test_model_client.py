@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from azure.core.credentials import AccessToken
 
 from agents import model, settings
@@ -90,3 +91,24 @@ def test_with_no_model_configured_devhost_serves_its_offline_model(tmp_path: Pat
         assert chunks[-1] == "data: [DONE]" and len(chunks) > 4
     finally:
         host.stop()
+
+
+def test_a_receiver_that_fails_stops_the_call_and_is_not_taken_for_a_broken_stream(
+    model_server: ModelServer, monkeypatch
+) -> None:
+    model_server.reset()
+    model_server.say("one two three four")
+    monkeypatch.setenv("OPENAI_BASE_URL", model_server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    monkeypatch.delenv("AZURE_OPENAI_ENDPOINT", raising=False)
+    received: list[str] = []
+
+    async def refuse(text: str) -> None:
+        received.append(text)
+        raise ConnectionError("the stream store is gone")
+
+    provider = model.provider(settings.load())
+    # Not StreamInterrupted, which would have the model asked again for an answer that cannot be stored.
+    with pytest.raises(ConnectionError, match="the stream store is gone"):
+        asyncio.run(model.chat(provider, [{"role": "user", "content": "hi"}], on_delta=refuse))
+    assert len(received) == 1

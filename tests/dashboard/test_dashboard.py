@@ -161,6 +161,22 @@ def test_terminate_suspend_resume_restart_and_purge_from_the_page(host: Devhost,
     assert httpx.get(f"{host.url}{MGMT}/instances/stuck-1").status_code == 404
 
 
+def test_a_view_left_while_it_was_loading_does_not_come_back(host: Devhost, page: Page) -> None:
+    start(host, "waiter", "slow-1")
+    wait_for(host, "slow-1", {"Running"})
+
+    def slowly(route) -> None:  # the instance's answers arrive after the person has moved on
+        time.sleep(0.8)
+        route.continue_()
+
+    page.route("**/devhost/api/instances/slow-1**", slowly)
+    page.goto(f"{host.url}/devhost/#/instance/slow-1")
+    page.evaluate("location.hash = '#/entities'")
+    expect(page.locator("tr[data-entity='@tally@apples']")).to_be_visible()
+    page.wait_for_timeout(3500)  # past the late answer and the refresh it used to schedule
+    expect(page.locator("h1")).to_have_text("Entities")
+
+
 def test_entities_are_listed_with_their_state(host: Devhost, page: Page) -> None:
     page.goto(f"{host.url}/devhost/#/entities")
     expect(page.locator("tr[data-entity='@tally@apples']")).to_contain_text("3")

@@ -160,6 +160,18 @@ def test_a_missing_sub_orchestrator_fails_into_the_parent(api: httpx.Client) -> 
     assert output.startswith("child failed: ") and "'no_such_orchestrator' does not exist" in output
 
 
+def test_pages_from_elsewhere_cannot_drive_devhosts_api(host: Devhost, api: httpx.Client) -> None:
+    forged = api.post("/orchestrators/slow_once/forged-1", headers={"origin": "http://evil.example"})
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "CrossOriginRefused"
+    assert api.get("/instances/forged-1").status_code == 404  # nothing was started
+    rebound = httpx.get(f"{host.url}/devhost/api/hubs", headers={"host": f"evil.example:{host.port}"})
+    assert rebound.status_code == 403 and rebound.json()["error"]["code"] == "UntrustedHost"
+    own_page = httpx.post(f"{host.url}/devhost/api/instances/none-such/terminate",
+                          headers={"origin": host.url})
+    assert own_page.status_code == 404  # the dashboard's own page passes the check
+    assert httpx.get(f"{host.url}/api/items/1", headers={"host": "evil.example"}).status_code == 200  # app routes
+
+
 def test_enforced_auth_needs_keys(tmp_path: Path) -> None:
     server = Devhost(app_dir=APP, data_dir=tmp_path / "data", env={"TEST_STATE_DIR": str(tmp_path)},
                      args=["--enforce-auth"]).start()

@@ -6,6 +6,7 @@ import pytest
 from redis_entraid.cred_provider import EntraIdCredentialsProvider
 
 from agents import settings
+from agents.errors import AgentError
 from agents.streams.redis_store import client_from_settings
 
 
@@ -38,5 +39,5 @@ def test_azure_managed_redis_is_reached_over_tls_with_an_entra_credential(
 
 
 def test_a_host_without_entra_id_is_refused_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ValueError, match="REDIS_HOST needs REDIS_USE_ENTRA_ID=true"):
+    with pytest.raises(AgentError, match="REDIS_HOST needs REDIS_USE_ENTRA_ID=true"):
         client_from_settings(load(monkeypatch, REDIS_HOST="cache.example.net"))

@@ -212,6 +212,15 @@ def test_health_is_degraded_when_redis_does_not_answer(start_app: Callable[..., 
     assert health["streams"]["kind"] == "redis" and health["streams"]["reachable"] is False
 
 
+def test_health_is_degraded_when_the_stream_store_is_misconfigured(start_app: Callable[..., Devhost]) -> None:
+    host = start_app(REDIS_HOST="cache.example.net")  # no REDIS_USE_ENTRA_ID: refused before any connection
+    response = httpx.get(f"{host.url}/api/health", timeout=30)
+    assert response.status_code == 200 and response.json()["status"] == "degraded"
+    assert response.json()["streams"] == {"kind": "none", "reachable": False, "error": (
+        "REDIS_HOST needs REDIS_USE_ENTRA_ID=true: access keys are disabled on Azure Managed Redis "
+        "(or set REDIS_URL for another Redis)")}
+
+
 def test_a_run_terminated_behind_the_apps_back_still_ends_its_stream(
     streamed_host: Devhost, client: AgentClient, model: ModelServer
 ) -> None:

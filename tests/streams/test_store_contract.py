@@ -51,6 +51,22 @@ def test_reading_from_every_cursor_gives_exactly_the_rest(store_settings, monkey
     with_store(store_settings, monkeypatch, body)
 
 
+def test_the_last_event_and_ending_a_stream_once(store_settings, monkeypatch) -> None:
+    async def body(store: StreamStore) -> None:
+        run, finished = new_run(), new_run()
+        assert await store.last(run) is None and await store.append_many(run, []) == []
+        await store.end(run, "stopped")
+        await store.end(run, "stopped again")  # already ended: nothing is added
+        assert [e.event for e in await store.read(run, None)] == [{"type": "error", "data": {"message": "stopped"}}]
+        await store.append(finished, {"type": "delta", "data": {"text": "a"}})
+        done = await store.append(finished, {"type": "done", "data": {"response": "a"}})
+        await store.end(finished, "late")
+        last = await store.last(finished)
+        assert last is not None and last.cursor == done and len(await store.read(finished, None)) == 2
+
+    with_store(store_settings, monkeypatch, body)
+
+
 def test_concurrent_runs_never_mix(store_settings, monkeypatch) -> None:
     async def body(store: StreamStore) -> None:
         runs = [new_run() for _ in range(4)]
@@ -164,7 +180,7 @@ def test_a_publisher_batches_writes_and_keeps_every_event_in_order(store_setting
     with_store(store_settings, monkeypatch, body)
 
 
-def test_a_publisher_reports_a_failed_write_at_flush(redis_server, monkeypatch) -> None:
+def test_a_publisher_reports_a_failed_write_at_flush_and_refuses_more(redis_server, monkeypatch) -> None:
     async def body(store: StreamStore) -> None:
         run = new_run()
         publisher = Publisher(store, run)
@@ -175,5 +191,8 @@ def test_a_publisher_reports_a_failed_write_at_flush(redis_server, monkeypatch) 
         publisher.publish({"type": "delta", "data": {"text": "refused"}})
         with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
             await publisher.flush()
+        # Nothing more is queued behind a failed write: the producer hears of it at once.
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+            publisher.publish({"type": "delta", "data": {"text": "after the failure"}})
 
     with_store({"REDIS_URL": redis_server.url}, monkeypatch, body)

@@ -14,6 +14,7 @@ const state = {
   pages: [""],          // continuation tokens of the pages seen so far; the last one is shown
   autoRefresh: true,
   poll: null,
+  render: 0,            // each render takes a number; one that finds a newer number after a fetch gives way
 };
 
 // --- small helpers -------------------------------------------------------------------------------------------
@@ -142,6 +143,7 @@ function listParams() {
 
 async function renderList() {
   stopPolling();
+  const ticket = ++state.render;
   const view = document.getElementById("view");
   if (!view.querySelector("form.filters")) {
     view.replaceChildren(h("h1", {}, "Orchestrations"), filtersForm(), h("div", { id: "list", className: "panel" }));
@@ -152,9 +154,10 @@ async function renderList() {
   try {
     result = await api("/instances", { params: listParams(), headers: token ? { "x-ms-continuation-token": token } : {} });
   } catch (error) {
-    list.replaceChildren(h("div", { className: "empty" }, `Could not list instances: ${error.message}`));
+    if (ticket === state.render) list.replaceChildren(h("div", { className: "empty" }, `Could not list instances: ${error.message}`));
     return;
   }
+  if (ticket !== state.render) return;
   const next = result.headers.get("x-ms-continuation-token");
   const rows = result.data.map((s) => h("tr", { "data-instance-id": s.instanceId },
     h("td", { className: "mono" }, h("a", { href: `#/instance/${encodeURIComponent(s.instanceId)}` }, s.instanceId)),
@@ -270,6 +273,7 @@ function timelineView(tl) {
 
 async function renderInstance(id) {
   stopPolling();
+  const ticket = ++state.render;
   const view = document.getElementById("view");
   if (view.dataset.instance !== id) {
     view.replaceChildren(h("h1", {}, id), actionsPanel(id), h("div", { id: "details" }, "Loading…"));
@@ -284,9 +288,10 @@ async function renderInstance(id) {
       api(`${path}/timeline`).then((r) => r.data),
     ]);
   } catch (error) {
-    details.replaceChildren(h("div", { className: "panel empty" }, `Could not load ${id}: ${error.message}`));
+    if (ticket === state.render) details.replaceChildren(h("div", { className: "panel empty" }, `Could not load ${id}: ${error.message}`));
     return;
   }
+  if (ticket !== state.render) return;
   const failed = status.runtimeStatus === "Failed";
   const failure = typeof status.output === "string" ? h("pre", { className: "mono" }, status.output) : json(status.output);
   details.replaceChildren(...[
@@ -308,14 +313,16 @@ async function renderInstance(id) {
 
 async function renderEntities() {
   stopPolling();
+  const ticket = ++state.render;
   const view = document.getElementById("view");
   let entities;
   try {
     entities = (await api("/entities")).data;
   } catch (error) {
-    view.replaceChildren(h("h1", {}, "Entities"), h("div", { className: "panel empty" }, error.message));
+    if (ticket === state.render) view.replaceChildren(h("h1", {}, "Entities"), h("div", { className: "panel empty" }, error.message));
     return;
   }
+  if (ticket !== state.render) return;
   view.replaceChildren(h("h1", {}, "Entities"), h("div", { className: "panel" }, entities.length
     ? h("table", {}, h("thead", {}, h("tr", {}, ["Name", "Key", "Last operation", "State"].map((t) => h("th", {}, t)))),
       h("tbody", {}, entities.map((e) => h("tr", { "data-entity": `@${e.name}@${e.key}` },
