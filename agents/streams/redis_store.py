@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -16,6 +17,7 @@ MAX_EVENTS = 100_000
 # A blocking XREAD must return before the socket times out, or the wait looks like a dead server.
 SOCKET_TIMEOUT_SECONDS = 60.0
 MAX_BLOCK_SECONDS = SOCKET_TIMEOUT_SECONDS - 10
+PING_TIMEOUT_SECONDS = 3.0
 REDIS_SCOPE = "https://redis.azure.com/.default"
 _CURSOR = re.compile(r"\d+-\d+")
 
@@ -94,7 +96,11 @@ class RedisStore(StreamStore):
         kwargs = self.client.connection_pool.connection_kwargs
         where = f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
         try:
-            await self.client.ping()
+            # A server that accepts connections but never answers must not hold the health check for a minute.
+            await asyncio.wait_for(self.client.ping(), PING_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return {"kind": self.kind, "address": where, "reachable": False,
+                    "error": f"no answer to PING within {PING_TIMEOUT_SECONDS:g} s"}
         except (redis.RedisError, OSError) as exc:
             return {"kind": self.kind, "address": where, "reachable": False, "error": str(exc)}
         return {"kind": self.kind, "address": where, "reachable": True}

@@ -184,17 +184,19 @@ class ManagementApi:
 
     async def list_instances(self, request: Request, hub: str) -> Response:
         where, args = self._filters(request)
-        rows = self.engine.store.query_instances(hub, where, args)
         try:
             top = int(request.query_params.get("top") or 0)
             start = int(request.headers.get("x-ms-continuation-token") or 0)
         except ValueError as exc:
             raise BadRequest("top and x-ms-continuation-token must be integers") from exc
-        page = rows[start:start + top] if top > 0 else rows[start:]
+        if top < 0 or start < 0:
+            raise BadRequest("top and x-ms-continuation-token must not be negative")
+        # One row past the page says whether another page follows.
+        rows = self.engine.store.query_instances(hub, where, args, limit=top + 1 if top else None, offset=start)
         show_input = _flag(request, "showInput")
-        body = [status_body(Instance.from_row(r, []), None, show_input, False) for r in page]
+        body = [status_body(Instance.from_row(r, []), None, show_input, False) for r in rows[:top or None]]
         headers = {}
-        if top > 0 and start + top < len(rows):
+        if top and len(rows) > top:
             headers["x-ms-continuation-token"] = str(start + top)
         return JSONResponse(body, headers=headers)
 

@@ -119,6 +119,25 @@ def test_management_api_status_codes(api: httpx.Client) -> None:
     assert api.get("/instances/m1").status_code == 404
 
 
+def test_listing_pages_through_instances_with_continuation_tokens(api: httpx.Client) -> None:
+    for n in range(5):
+        assert api.post(f"/orchestrators/sleeper/page-{n}", json=60).status_code == 202
+    seen, token = [], None
+    for _ in range(5):
+        page = api.get("/instances", params={"instanceIdPrefix": "page-", "top": 2},
+                       headers={"x-ms-continuation-token": token} if token else {})
+        seen.append([s["instanceId"] for s in page.json()])
+        token = page.headers.get("x-ms-continuation-token")
+        if token is None:
+            break
+    assert seen == [["page-0", "page-1"], ["page-2", "page-3"], ["page-4"]]
+    everything = api.get("/instances", params={"instanceIdPrefix": "page-"})
+    assert len(everything.json()) == 5 and "x-ms-continuation-token" not in everything.headers
+    assert api.get("/instances", params={"top": -1}).status_code == 400
+    for n in range(5):
+        api.post(f"/instances/page-{n}/terminate")
+
+
 def test_entities_apply_signals_in_order(api: httpx.Client) -> None:
     for n in range(20):
         assert api.post("/entities/Counter/c1?op=add", json=n).status_code == 202

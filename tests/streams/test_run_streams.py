@@ -212,6 +212,16 @@ def test_health_is_degraded_when_redis_does_not_answer(start_app: Callable[..., 
     assert health["streams"]["kind"] == "redis" and health["streams"]["reachable"] is False
 
 
+def test_health_is_degraded_when_redis_accepts_but_never_answers(start_app: Callable[..., Devhost]) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections complete in the kernel's backlog; nothing is ever read or written
+        host = start_app(REDIS_URL=f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        health = httpx.get(f"{host.url}/api/health", timeout=30).json()
+    assert health["status"] == "degraded"
+    assert health["streams"]["reachable"] is False and "no answer to PING within 3 s" in health["streams"]["error"]
+
+
 def test_health_is_degraded_when_the_stream_store_is_misconfigured(start_app: Callable[..., Devhost]) -> None:
     host = start_app(REDIS_HOST="cache.example.net")  # no REDIS_USE_ENTRA_ID: refused before any connection
     response = httpx.get(f"{host.url}/api/health", timeout=30)
