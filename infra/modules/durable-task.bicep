@@ -37,4 +37,4 @@ resource dataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
 
 output endpoint string = scheduler.properties.endpoint
 output taskHubName string = taskHub.name
-output dashboardUrl string = 'https://dashboard.durabletask.io/?endpoint=${scheduler.properties.endpoint}&taskhub=${taskHub.name}'
+output dashboardUrl string = 'https://dashboard.durabletask.io/?endpoint=${uriComponent(scheduler.properties.endpoint)}&taskhub=${uriComponent(taskHub.name)}'

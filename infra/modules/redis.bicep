@@ -14,6 +14,8 @@ resource cluster 'Microsoft.Cache/redisEnterprise@2025-07-01' = {
   sku: { name: skuName }
   properties: {
     minimumTlsVersion: '1.2'
+    // Required from this API version on; the app reaches Redis over TLS with Entra ID, not through a VNet.
+    publicNetworkAccess: 'Enabled'
   }
 }
 

@@ -67,6 +67,13 @@ def test_the_files_azd_needs_exist() -> None:
     assert "targetScope = 'subscription'" in (INFRA / "main.bicep").read_text()
 
 
+def test_the_deployment_package_holds_the_app_and_nothing_for_development() -> None:
+    ignored = {line.strip().rstrip("/") for line in (INFRA.parent / ".funcignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {"devhost", "tests", "bench", ".venv", "local.settings.json", "test-artifacts", ".devhost"} <= ignored
+    assert not ignored & {"function_app.py", "host.json", "requirements.txt", "agents", "orchestrations"}
+
+
 def test_every_resource_the_app_needs_is_declared(resources: list[Resource]) -> None:
     types = {r.type for r in resources}
     assert types >= {
@@ -96,6 +103,14 @@ def test_no_keys_anywhere(resources: list[Resource]) -> None:
     assert one(resources, "Microsoft.Insights/components").body["properties"]["DisableLocalAuth"] is True
     database = one(resources, "Microsoft.Cache/redisEnterprise/databases").body["properties"]
     assert database["accessKeysAuthentication"] == "Disabled" and database["clientProtocol"] == "Encrypted"
+    workspace = one(resources, "Microsoft.OperationalInsights/workspaces").body["properties"]
+    assert workspace["features"]["disableLocalAuth"] is True
+
+
+def test_properties_the_api_versions_require_are_set(resources: list[Resource]) -> None:
+    cluster = one(resources, "Microsoft.Cache/redisEnterprise")
+    # Required from Microsoft.Cache 2025-07-01 on (Azure/bicep-types-az, redisenterprise types).
+    assert cluster.api_version >= "2025-07-01" and cluster.body["properties"]["publicNetworkAccess"] == "Enabled"
 
 
 def test_each_role_assignment_grants_the_right_role_on_the_right_resource(
