@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -52,6 +53,23 @@ def _listing(functions: FunctionIndex, host: Host, base_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+class PortInUse(Exception):
+    """The address devhost should listen on is taken."""
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before anything starts, so that a taken port stops devhost at once, with nothing run yet."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortInUse(f"cannot listen on {host}:{port} ({exc.strerror}): another devhost or func start may be "
+                        f"using it; stop that one or pick another port with --port") from None
+    return sock
+
+
 def _trusted_hosts(bind: str) -> frozenset[str] | None:
     """The host names devhost's API answers to: this machine's own, unless it listens on every interface."""
     if bind in ("0.0.0.0", "::"):
@@ -70,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     base_url = f"http://{visible_host}:{args.port}"
     try:
         lock = lock_data_dir(data_dir)
+        listener = _listen(args.host, args.port)
         load_local_settings(app_dir)
         # Apps find devhost's offline model through this setting and use it only when nothing else is configured.
         if not os.environ.get("DEVHOST_OFFLINE_MODEL_URL"):
@@ -78,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         functions = load_app(app_dir)
         keys = load_keys(data_dir)
         store = Store(data_dir / "durable.sqlite3")
-    except (ConfigError, AppLoadError, DataDirInUse) as exc:
+    except (ConfigError, AppLoadError, DataDirInUse, PortInUse) as exc:
         print(f"devhost: {exc}", file=sys.stderr)
         return 2
     invoker = Invoker()
@@ -112,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     # these, that re-raise is a no-op: the store is closed and the exit code says a clean stop (0), not -15.
     signal.signal(signal.SIGTERM, _after_graceful_stop)
     signal.signal(signal.SIGINT, _after_graceful_stop)
-    server.run()
+    server.run(sockets=[listener])
     store.close()
     if lock is not None:
         lock.close()

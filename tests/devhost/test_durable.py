@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -250,6 +251,18 @@ def test_a_missing_setting_in_host_json_stops_the_start_with_a_clear_error(tmp_p
     assert "devhost exited with 2" in str(failed.value)
     assert "host.json refers to %NO_SUCH_HUB_SETTING% but no app setting NO_SUCH_HUB_SETTING is set" in str(
         failed.value)
+
+
+def test_a_taken_port_stops_the_start_before_anything_runs(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError) as refused:
+            Devhost(app_dir=APP, data_dir=tmp_path / "data", port=port, env={"TEST_STATE_DIR": str(tmp_path)}).start()
+    assert "devhost exited with 2" in str(refused.value)
+    assert f"cannot listen on 127.0.0.1:{port}" in str(refused.value) and "--port" in str(refused.value)
+    assert "Functions:" not in str(refused.value)  # refused before the app was loaded or any work picked up
 
 
 def test_a_second_devhost_on_the_same_data_dir_is_refused_until_the_first_is_gone(tmp_path: Path) -> None:
