@@ -8,24 +8,35 @@ import re
 from typing import Any
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 
 from ..errors import AgentError
 from ..settings import Settings
 from .base import Entry, StreamStore, check_event
 
 MAX_EVENTS = 100_000
-# A blocking XREAD must return before the socket times out, or the wait looks like a dead server.
-SOCKET_TIMEOUT_SECONDS = 60.0
-MAX_BLOCK_SECONDS = SOCKET_TIMEOUT_SECONDS - 10
+# Commands answer in milliseconds: a server silent for this long is given up on (after RETRIES more tries)
+# rather than holding a model step, whose tokens it should be taking, for minutes.
+COMMAND_TIMEOUT_SECONDS = 5.0
+RETRIES = 2
+# Blocking reads have a client of their own, whose socket outwaits the longest block.
+WAIT_TIMEOUT_SECONDS = 60.0
+MAX_BLOCK_SECONDS = WAIT_TIMEOUT_SECONDS - 10
 PING_TIMEOUT_SECONDS = 3.0
 REDIS_SCOPE = "https://redis.azure.com/.default"
 _CURSOR = re.compile(r"\d+-\d+")
 
 
-def client_from_settings(settings: Settings) -> redis.Redis:
-    """``REDIS_URL``, or Azure Managed Redis at ``REDIS_HOST:REDIS_PORT`` with Entra ID (no keys)."""
+def client_from_settings(settings: Settings, timeout: float = COMMAND_TIMEOUT_SECONDS) -> redis.Redis:
+    """``REDIS_URL``, or Azure Managed Redis at ``REDIS_HOST:REDIS_PORT`` with Entra ID (no keys).
+
+    ``timeout`` bounds each socket read; a command that times out is tried ``RETRIES`` more times.
+    """
+    limits: dict[str, Any] = {"socket_timeout": timeout,
+                              "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), RETRIES)}
     if settings.redis_url:
-        return redis.Redis.from_url(settings.redis_url, socket_timeout=SOCKET_TIMEOUT_SECONDS)
+        return redis.Redis.from_url(settings.redis_url, **limits)
     if not settings.redis_use_entra_id:
         raise AgentError("StreamStoreMisconfigured", "REDIS_HOST needs REDIS_USE_ENTRA_ID=true: access keys are "
                          "disabled on Azure Managed Redis (or set REDIS_URL for another Redis)", 503)
@@ -39,7 +50,7 @@ def client_from_settings(settings: Settings) -> redis.Redis:
     else:
         provider = create_from_default_azure_credential((REDIS_SCOPE,))
     return redis.Redis(host=settings.redis_host, port=settings.redis_port, ssl=True, credential_provider=provider,
-                       socket_timeout=SOCKET_TIMEOUT_SECONDS)
+                       **limits)
 
 
 class RedisStore(StreamStore):
@@ -47,6 +58,11 @@ class RedisStore(StreamStore):
 
     def __init__(self, client: redis.Redis, ttl_seconds: float) -> None:
         self.client = client
+        # The same server and credentials, but a socket that outwaits a blocking read.
+        pool = client.connection_pool
+        self.waiter = redis.Redis(connection_pool=redis.ConnectionPool(
+            connection_class=pool.connection_class,
+            **{**pool.connection_kwargs, "socket_timeout": WAIT_TIMEOUT_SECONDS}))
         self.ttl_seconds = max(1, int(ttl_seconds))
 
     @staticmethod
@@ -70,7 +86,7 @@ class RedisStore(StreamStore):
         key = self._key(run_id)
         if block > 0:
             wait_ms = max(1, int(min(block, MAX_BLOCK_SECONDS) * 1000))
-            found = await self.client.xread({key: start}, count=limit, block=wait_ms)
+            found = await self.waiter.xread({key: start}, count=limit, block=wait_ms)
             rows = found[0][1] if found else []
         else:
             rows = await self.client.xrange(key, min=f"({start}", max="+", count=limit)
@@ -107,6 +123,7 @@ class RedisStore(StreamStore):
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.waiter.aclose()
 
 
 def _entry(cursor: bytes | str, fields: dict[Any, Any]) -> Entry:

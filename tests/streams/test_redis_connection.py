@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import pytest
+import redis
 from redis_entraid.cred_provider import EntraIdCredentialsProvider
 
 from agents import settings
 from agents.errors import AgentError
-from agents.streams.redis_store import client_from_settings
+from agents.streams.redis_store import MAX_BLOCK_SECONDS, RedisStore, client_from_settings
 
 
 def load(monkeypatch: pytest.MonkeyPatch, **values: str) -> settings.Settings:
@@ -36,6 +40,29 @@ def test_azure_managed_redis_is_reached_over_tls_with_an_entra_credential(
     assert client.connection_pool.connection_class.__name__ == "SSLConnection"
     assert isinstance(kwargs["credential_provider"], EntraIdCredentialsProvider)
     assert "password" not in kwargs or kwargs["password"] is None
+    waiter = RedisStore(client, 60).waiter.connection_pool  # the blocking reads' client: same server and identity
+    assert waiter.connection_class.__name__ == "SSLConnection"
+    assert waiter.connection_kwargs["credential_provider"] is kwargs["credential_provider"]
+    assert waiter.connection_kwargs["socket_timeout"] > MAX_BLOCK_SECONDS > kwargs["socket_timeout"]
+
+
+@pytest.mark.slow
+def test_a_redis_that_never_answers_fails_a_write_instead_of_holding_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections complete in the kernel's backlog; nothing is ever read or written
+        store = RedisStore(client_from_settings(load(monkeypatch, REDIS_URL=f"redis://127.0.0.1:"
+                                                                            f"{silent.getsockname()[1]}/0")), 60)
+
+        async def write() -> None:
+            try:
+                # The deadline only stops a hang from stalling the suite; the default policy took 11 minutes.
+                await asyncio.wait_for(store.append("run", {"type": "delta", "data": {"text": "x"}}), 120)
+            finally:
+                await store.close()
+
+        with pytest.raises(redis.exceptions.TimeoutError):
+            asyncio.run(write())
 
 
 def test_a_host_without_entra_id_is_refused_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
