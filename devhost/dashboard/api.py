@@ -41,6 +41,12 @@ class DashboardApi:
         found = _TIMELINE.fullmatch(path)
         if found:
             return self._only_get(request) or self.timeline(hub, found["iid"])
+        if path in ("instances", "instances/") and request.method == "GET":
+            # A person looks for what just happened: the newest instances come first here.
+            try:
+                return await self.management.list_instances(request, hub, newest_first=True)
+            except BadRequest as exc:
+                return error_response(exc.status, exc.code, str(exc))
         if path.startswith(("instances", "entities/")):
             return await self.management.handle(request, path)
         return error_response(404, "NotFound", f"no dashboard API at /devhost/api/{path}")

@@ -182,7 +182,8 @@ class ManagementApi:
             args.append(name)
         return where, args
 
-    async def list_instances(self, request: Request, hub: str) -> Response:
+    async def list_instances(self, request: Request, hub: str, newest_first: bool = False) -> Response:
+        """One page of instance statuses, oldest first (or ``newest_first``), as filtered by the query."""
         where, args = self._filters(request)
         try:
             top = int(request.query_params.get("top") or 0)
@@ -192,7 +193,8 @@ class ManagementApi:
         if top < 0 or start < 0:
             raise BadRequest("top and x-ms-continuation-token must not be negative")
         # One row past the page says whether another page follows.
-        rows = self.engine.store.query_instances(hub, where, args, limit=top + 1 if top else None, offset=start)
+        rows = self.engine.store.query_instances(hub, where, args, limit=top + 1 if top else None, offset=start,
+                                                 newest_first=newest_first)
         show_input = _flag(request, "showInput")
         body = [status_body(Instance.from_row(r, []), None, show_input, False) for r in rows[:top or None]]
         headers = {}

@@ -97,8 +97,9 @@ class Store:
         return _instance_row(row) if row else None
 
     def query_instances(self, hub: str, where: str, args: list[Any], limit: int | None = None,
-                        offset: int = 0) -> list[dict[str, Any]]:
-        sql = f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE hub=?{where} ORDER BY created, id LIMIT ? OFFSET ?"
+                        offset: int = 0, newest_first: bool = False) -> list[dict[str, Any]]:
+        order = "created DESC, id DESC" if newest_first else "created, id"
+        sql = f"SELECT {INSTANCE_COLUMNS} FROM instances WHERE hub=?{where} ORDER BY {order} LIMIT ? OFFSET ?"
         return [_instance_row(r) for r in self.db.execute(sql, [hub, *args, -1 if limit is None else limit, offset])]
 
     def status_counts(self) -> list[tuple[str, str, int]]:

@@ -61,6 +61,8 @@ def test_the_list_shows_running_and_finished_instances_and_the_filters_work(host
     expect(page.locator("tr[data-instance-id='greet-1']")).to_contain_text("Completed")
     expect(page.locator("tr[data-instance-id='fail-1']")).to_contain_text("Failed")
     assert {"greet-1", "greet-2", "greet-1-child", "wait-1", "fail-1"} <= set(rows(page))
+    started = [i for i in rows(page) if i in {"greet-1", "greet-2", "wait-1", "fail-1"}]
+    assert started == ["fail-1", "wait-1", "greet-2", "greet-1"]  # newest first
 
     filter_by(page, runtimeStatus="Running")
     expect(page.locator("#list tbody tr")).to_have_count(1)
