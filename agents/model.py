@@ -141,6 +141,8 @@ async def chat(
         if exc is undelivered:
             raise  # the receiver failed, not the model: asking the model again would not help
         raise StreamInterrupted(f"the model's stream broke off: {exc}") from exc
+    finally:
+        await stream.close()  # a call given up early stops the model generating for nobody
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
     if calls:
         message["tool_calls"] = [calls[i] for i in sorted(calls)]

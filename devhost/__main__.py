@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
 import socket
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -53,6 +55,12 @@ def _listing(functions: FunctionIndex, host: Host, base_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _base_url(bind: str, port: int) -> str:
+    """Where this machine reaches devhost: a wildcard bind is reached at loopback; IPv6 goes in brackets."""
+    host = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 class PortInUse(Exception):
     """The address devhost should listen on is taken."""
 
@@ -63,10 +71,14 @@ def _listen(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening now, not later in the server: two hosts starting together cannot both get this far.
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
-        raise PortInUse(f"cannot listen on {host}:{port} ({exc.strerror}): another devhost or func start may be "
-                        f"using it; stop that one or pick another port with --port") from None
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"cannot listen on {host}:{port}: the port is in use (another devhost or func start?); "
+                            f"stop that one or pick another port with --port") from None
+        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror or exc}; check --host") from None
     return sock
 
 
@@ -74,7 +86,7 @@ def _trusted_hosts(bind: str) -> frozenset[str] | None:
     """The host names devhost's API answers to: this machine's own, unless it listens on every interface."""
     if bind in ("0.0.0.0", "::"):
         return None
-    return frozenset({"127.0.0.1", "localhost", "::1", bind})
+    return frozenset({"127.0.0.1", "localhost", "::1", bind.lower()})  # host names compare in lower case
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(name)s: %(message)s")
     for chatty in ("httpx", "httpx2", "azure.core.pipeline.policies.http_logging_policy"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    visible_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    base_url = f"http://{visible_host}:{args.port}"
+    base_url = _base_url(args.host, args.port)
     try:
         lock = lock_data_dir(data_dir)
         listener = _listen(args.host, args.port)
@@ -123,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("Auth levels are not enforced (as with func start); use --enforce-auth to require keys.",
               flush=True)
-    os.environ.setdefault("WEBSITE_HOSTNAME", f"{visible_host}:{args.port}")
+    os.environ.setdefault("WEBSITE_HOSTNAME", urlsplit(base_url).netloc)
     server = uvicorn.Server(uvicorn.Config(host, host=args.host, port=args.port, lifespan="on",
                                            log_level="warning", access_log=False,
                                            timeout_graceful_shutdown=15))

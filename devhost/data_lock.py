@@ -8,6 +8,7 @@ orchestrations, so the second one is refused with a message that names the first
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import IO
@@ -18,6 +19,7 @@ except ImportError:  # Windows: no flock; the directory is not guarded there
     fcntl = None  # type: ignore[assignment]
 
 LOCK_FILE = "devhost.lock"
+log = logging.getLogger("devhost")
 
 
 class DataDirInUse(Exception):
@@ -38,6 +40,10 @@ def lock_data_dir(data_dir: Path) -> IO[str] | None:
         handle.close()
         raise DataDirInUse(f"the data directory {data_dir} is in use by another devhost ({holder}); stop that "
                            f"one, or give this one a directory of its own with --data-dir") from None
+    except OSError as exc:  # a file system without locks (some network mounts): run, but say so
+        handle.close()
+        log.warning("devhost: cannot lock %s (%s); make sure no other devhost uses it", data_dir, exc.strerror)
+        return None
     handle.truncate(0)
     handle.write(f"pid {os.getpid()}\n")
     handle.flush()

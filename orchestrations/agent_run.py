@@ -437,8 +437,10 @@ async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClien
         after = await _view(client, run_id, _origin(req))
         if after["status"] in TERMINAL and after["status"] != "canceled":
             raise AgentError("RunFinished", f"run {run_id} {after['status']} before it could be canceled", 409)
-        # Readers of the stream learn it at once rather than at their next heartbeat.
-        await open_store().end(run_id, CANCELED_MESSAGE)
+        if after["status"] == "canceled":
+            # Readers of the stream learn it at once rather than at their next heartbeat. Where terminating takes
+            # effect later (the scheduler applies it on its next turn), the stream endpoint ends the stream then.
+            await open_store().end(run_id, CANCELED_MESSAGE)
         return json_response({"run_id": run_id, "status": "canceled", "links": view["links"]}, 202)
     except AgentError as exc:
         return error_response(exc)

@@ -16,8 +16,8 @@ from ..settings import Settings
 from .base import Entry, StreamStore, check_event
 
 MAX_EVENTS = 100_000
-# Commands answer in milliseconds: a server silent for this long is given up on (after RETRIES more tries)
-# rather than holding a model step, whose tokens it should be taking, for minutes.
+# Commands answer in milliseconds: a server silent for this long is given up on, rather than holding a model
+# step, whose tokens it should be taking, for minutes. A failed connection is tried RETRIES more times.
 COMMAND_TIMEOUT_SECONDS = 5.0
 RETRIES = 2
 # Blocking reads have a client of their own, whose socket outwaits the longest block.
@@ -31,10 +31,12 @@ _CURSOR = re.compile(r"\d+-\d+")
 def client_from_settings(settings: Settings, timeout: float = COMMAND_TIMEOUT_SECONDS) -> redis.Redis:
     """``REDIS_URL``, or Azure Managed Redis at ``REDIS_HOST:REDIS_PORT`` with Entra ID (no keys).
 
-    ``timeout`` bounds each socket read; a command that times out is tried ``RETRIES`` more times.
+    ``timeout`` bounds each socket read.
     """
-    limits: dict[str, Any] = {"socket_timeout": timeout,
-                              "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), RETRIES)}
+    # Retried only when the connection fails: a command that timed out may have run, and an XADD run twice
+    # would show its events twice.
+    retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), RETRIES, supported_errors=(redis.ConnectionError,))
+    limits: dict[str, Any] = {"socket_timeout": timeout, "retry": retry}
     if settings.redis_url:
         return redis.Redis.from_url(settings.redis_url, **limits)
     if not settings.redis_use_entra_id:

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from azure.core.credentials import AccessToken
 
 from agents import model, settings
@@ -97,7 +96,7 @@ def test_a_receiver_that_fails_stops_the_call_and_is_not_taken_for_a_broken_stre
     model_server: ModelServer, monkeypatch
 ) -> None:
     model_server.reset()
-    model_server.say("one two three four")
+    model_server.say("word " * 200, chunk_delay=0.02)  # about 5 s of answer
     monkeypatch.setenv("OPENAI_BASE_URL", model_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "k")
     monkeypatch.delenv("AZURE_OPENAI_ENDPOINT", raising=False)
@@ -108,7 +107,21 @@ def test_a_receiver_that_fails_stops_the_call_and_is_not_taken_for_a_broken_stre
         raise ConnectionError("the stream store is gone")
 
     provider = model.provider(settings.load())
-    # Not StreamInterrupted, which would have the model asked again for an answer that cannot be stored.
-    with pytest.raises(ConnectionError, match="the stream store is gone"):
-        asyncio.run(model.chat(provider, [{"role": "user", "content": "hi"}], on_delta=refuse))
+
+    async def call_and_watch() -> Exception:
+        # Not StreamInterrupted, which would have the model asked again for an answer that cannot be stored.
+        try:
+            await model.chat(provider, [{"role": "user", "content": "hi"}], on_delta=refuse)
+        except ConnectionError as exc:
+            failure = exc  # kept, as a caller keeps it: its frames still hold the model's stream
+        else:
+            raise AssertionError("the receiver's failure was lost")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 3
+        while model_server.abandoned == 0:  # the call hung up on the model at once
+            assert loop.time() < deadline, "the model's stream was left open"
+            await asyncio.sleep(0.02)
+        return failure
+
+    assert str(asyncio.run(call_and_watch())) == "the stream store is gone"
     assert len(received) == 1
