@@ -55,9 +55,13 @@ def _listing(functions: FunctionIndex, host: Host, base_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Listening on these means every interface.
+_WILDCARDS = ("0.0.0.0", "::")
+
+
 def _base_url(bind: str, port: int) -> str:
     """Where this machine reaches devhost: a wildcard bind is reached at loopback; IPv6 goes in brackets."""
-    host = "127.0.0.1" if bind in ("0.0.0.0", "::") else bind
+    host = "127.0.0.1" if bind in _WILDCARDS else bind
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
@@ -84,7 +88,7 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _trusted_hosts(bind: str) -> frozenset[str] | None:
     """The host names devhost's API answers to: this machine's own, unless it listens on every interface."""
-    if bind in ("0.0.0.0", "::"):
+    if bind in _WILDCARDS:
         return None
     return frozenset({"127.0.0.1", "localhost", "::1", bind.lower()})  # host names compare in lower case
 

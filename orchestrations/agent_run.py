@@ -434,13 +434,13 @@ async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClien
             raise AgentError("RunFinished", f"run {run_id} is already {view['status']}", 409)
         await client.terminate(run_id, "canceled by request")
         # The run may have finished since it was read (terminating a finished run is not an error to the client).
-        after = await _view(client, run_id, _origin(req))
-        if after["status"] in TERMINAL and after["status"] != "canceled":
-            raise AgentError("RunFinished", f"run {run_id} {after['status']} before it could be canceled", 409)
-        if after["status"] == "canceled":
+        after = (await _view(client, run_id, _origin(req)))["status"]
+        if after == "canceled":
             # Readers of the stream learn it at once rather than at their next heartbeat. Where terminating takes
             # effect later (the scheduler applies it on its next turn), the stream endpoint ends the stream then.
             await open_store().end(run_id, CANCELED_MESSAGE)
+        elif after in TERMINAL:
+            raise AgentError("RunFinished", f"run {run_id} {after} before it could be canceled", 409)
         return json_response({"run_id": run_id, "status": "canceled", "links": view["links"]}, 202)
     except AgentError as exc:
         return error_response(exc)

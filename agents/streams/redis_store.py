@@ -28,15 +28,12 @@ REDIS_SCOPE = "https://redis.azure.com/.default"
 _CURSOR = re.compile(r"\d+-\d+")
 
 
-def client_from_settings(settings: Settings, timeout: float = COMMAND_TIMEOUT_SECONDS) -> redis.Redis:
-    """``REDIS_URL``, or Azure Managed Redis at ``REDIS_HOST:REDIS_PORT`` with Entra ID (no keys).
-
-    ``timeout`` bounds each socket read.
-    """
+def client_from_settings(settings: Settings) -> redis.Redis:
+    """``REDIS_URL``, or Azure Managed Redis at ``REDIS_HOST:REDIS_PORT`` with Entra ID (no keys)."""
     # Retried only when the connection fails: a command that timed out may have run, and an XADD run twice
     # would show its events twice.
     retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), RETRIES, supported_errors=(redis.ConnectionError,))
-    limits: dict[str, Any] = {"socket_timeout": timeout, "retry": retry}
+    limits: dict[str, Any] = {"socket_timeout": COMMAND_TIMEOUT_SECONDS, "retry": retry}
     if settings.redis_url:
         return redis.Redis.from_url(settings.redis_url, **limits)
     if not settings.redis_use_entra_id:
