@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"devhost: {exc}", file=sys.stderr)
         return 2
     invoker = Invoker()
-    engine = Engine(store, functions, invoker, extra_args=lambda f: host.extra_args(f))
+    engine = Engine(store, functions, invoker, extra_args=lambda f: host.extra_args(f), versioning=config.versioning)
     try:
         host = Host(functions=functions, engine=engine, invoker=invoker, hub=config.hub_name,
                     route_prefix=config.route_prefix, keys=keys, enforce_auth=args.enforce_auth,
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("WEBSITE_HOSTNAME", urlsplit(base_url).netloc)
     server = uvicorn.Server(uvicorn.Config(host, host=args.host, port=args.port, lifespan="on",
                                            log_level="warning", access_log=False,
-                                           timeout_graceful_shutdown=15))
+                                           timeout_graceful_shutdown=5))
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler it found. With
     # these, that re-raise is a no-op: the store is closed and the exit code says a clean stop (0), not -15.
     signal.signal(signal.SIGTERM, _after_graceful_stop)
@@ -150,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     store.close()
     if lock is not None:
         lock.close()
+    if invoker.busy:
+        # The interpreter would wait at exit for these threads; what they do was never committed and runs again.
+        print(f"devhost: stopped; {invoker.busy} function call(s) still running were abandoned and run again "
+              "at the next start", file=sys.stderr, flush=True)
+        os._exit(0)
     return 0
 
 

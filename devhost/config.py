@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .durable.versioning import Versioning, VersioningError
+
 DEFAULT_HUB = "TestHubName"
 _SETTING_REF = re.compile(r"%([^%]+)%")
 
@@ -22,6 +24,7 @@ class HostConfig:
 
     route_prefix: str
     hub_name: str
+    versioning: Versioning = Versioning()
 
 
 def load_local_settings(app_dir: Path) -> dict[str, str]:
@@ -70,4 +73,8 @@ def load_host_config(app_dir: Path) -> HostConfig:
         raise ConfigError(
             f"task hub name {hub!r} is invalid: use 3-50 letters and digits, starting with a letter"
         )
-    return HostConfig(route_prefix=prefix.strip("/"), hub_name=hub)
+    try:
+        versioning = Versioning.from_settings(extensions.get("durableTask") or {})
+    except VersioningError as exc:
+        raise ConfigError(str(exc)) from None
+    return HostConfig(route_prefix=prefix.strip("/"), hub_name=hub, versioning=versioning)

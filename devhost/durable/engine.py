@@ -1,21 +1,25 @@
 """The engine: one loop that commits every step, then starts the work it enables.
 
-Everything runs on the host's event loop. Producers (HTTP calls, finished activities, fired timers)
-queue writes; one *turn* applies all queued writes, runs every ready orchestration episode and every
-ready entity batch, and commits them in one SQLite transaction. Only after the commit are
-activities started, timers armed and callers answered, so nothing acknowledged or started can be
-lost by a crash; on restart the queues in the database are simply picked up again.
-Activities are at-least-once (one that was running when the process died runs again); episodes and
-entity operations are applied exactly once because each is committed with what it consumed.
+The engine's own work runs on the host's event loop in short *turns*: a turn applies every queued write
+(HTTP calls, finished activities, fired timers, finished episodes and entity batches), takes the work that
+became ready and commits it all in one SQLite transaction. User code never runs inside a turn: orchestrator
+episodes and entity batches are handed to the invoker, as the Python worker runs them (on its thread pool,
+where no event loop runs), and their results come back as writes for a later turn. One episode per
+instance and one batch per entity run at a time; different instances and entities run side by side.
+Only after a commit are activities started, timers armed, user code called and callers answered, so
+nothing acknowledged or started can be lost by a crash; on restart the queues in the database are simply
+picked up again. Activities are at-least-once (one that was running when the process died runs again);
+episodes and entity operations are applied exactly once because each is committed with what it consumed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,22 +29,19 @@ from azure.functions import meta
 
 from ..functions import Function, FunctionIndex
 from ..invoker import Invoker
-from .entities import run_batch
-from .episode import Outcome, entity_instance_id, is_retry_event, run_episode
+from .actions import HTTP_ACTIVITY
+from .entities import BatchResult, run_batch
+from .episode import Outcome, as_token, entity_instance_id, is_retry_event, run_episode, version_mismatch
 from .history import Event, EventType, event, parse_timestamp, timestamp, utcnow
 from .instance import TERMINAL, Instance
+from .rewind import rewound
 from .sdk_speedups import install as install_sdk_speedups
 from .store import Store
+from .versioning import Versioning
 
 log = logging.getLogger("devhost.durable")
 Key = tuple[str, str]
-# (row id in the inbox table, or None while the event exists only in this turn; execution; event)
-InboxItem = tuple[int | None, int | None, Event]
 ACTIVE = frozenset({"Pending", "Running", "Suspended"})
-CONTROL_TYPES = frozenset(
-    {EventType.EXECUTION_TERMINATED, EventType.EXECUTION_SUSPENDED, EventType.EXECUTION_RESUMED}
-)
-_PASSES_PER_TURN = 8
 _activity_converter = meta.get_binding_registry().get("activityTrigger")  # type: ignore[union-attr]
 
 
@@ -54,6 +55,41 @@ class _Write:
     done: asyncio.Future[Any] | None
 
 
+@dataclass(slots=True)
+class _Item:
+    """One event waiting in an instance's inbox."""
+
+    execution: int | None
+    event: Event
+    seq: int | None = None  # its row in the inbox table; None while it exists only in memory
+    # The task or timer row that makes this event again after a crash (the activity runs again, the timer fires
+    # again), so the event itself need not be saved while an episode holds it: the row goes when it is consumed.
+    source: tuple[str, int] | None = None
+
+
+@dataclass
+class _EpisodeJob:
+    """An episode handed to user code: what it was given, to commit with its outcome."""
+
+    inst: Instance
+    batch: list[Event]
+    held: list[_Item]
+    now: datetime
+    suspended: bool
+    generation: int
+
+
+@dataclass
+class _BatchJob:
+    """An entity batch handed to user code, with the state it started from."""
+
+    key: Key
+    ops: list[tuple[int, dict[str, Any]]]
+    state: str | None
+    exists: bool
+    generation: int
+
+
 class Engine:
     """The durable engine for every task hub in one data directory."""
 
@@ -63,22 +99,30 @@ class Engine:
         functions: FunctionIndex,
         invoker: Invoker,
         extra_args: Callable[[Function], dict[str, Any]],
+        versioning: Versioning | None = None,
     ) -> None:
         install_sdk_speedups()
         self.store = store
+        self.versioning = versioning or Versioning()
         self.functions = functions
         self.invoker = invoker
         self.extra_args = extra_args
         self._instances: dict[Key, Instance] = {}
-        self._inbox: dict[Key, list[InboxItem]] = {}
+        self._inbox: dict[Key, list[_Item]] = {}
         self._unsaved: set[Key] = set()
+        self._held: list[tuple[Key, _Item]] = []  # taken this turn by episodes that have not finished
         self._ready: dict[Key, None] = {}
+        self._busy: set[Key] = set()  # instances with an episode running
         self._entity_ops: dict[Key, list[tuple[int, dict[str, Any]]]] = {}
+        self._entities_busy: set[Key] = set()
         self._writes: list[_Write] = []
         self._after: list[Callable[[], None]] = []
         self._waiters: dict[Key, list[asyncio.Future[None]]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._running: dict[int, asyncio.Task[None]] = {}  # activities and HTTP calls by task row
+        self._user_calls: set[asyncio.Task[None]] = set()  # episodes and entity batches
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        # Bumped when a failed commit makes the engine reload: work started before then is discarded on return.
+        self._generation = 0
         self._turn_scheduled = False
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -89,27 +133,41 @@ class Engine:
     async def start(self) -> None:
         """Pick up every unfinished piece of work left in the store."""
         self._loop = asyncio.get_running_loop()
-        for seq, hub, iid, execution, text in self.store.all_inbox():
-            self._inbox.setdefault((hub, iid), []).append((seq, execution, json.loads(text)))
-            self._ready[(hub, iid)] = None
-        for seq, hub, entity, text in self.store.all_entity_ops():
-            self._entity_ops.setdefault((hub, entity), []).append((seq, json.loads(text)))
-        for row in self.store.all_tasks():
-            self._start_task(*row)
-        for seq, hub, iid, execution, fire_at, text in self.store.all_timers():
-            self._arm_timer(seq, hub, iid, execution, fire_at, json.loads(text))
+        self._load_queues()
+        self._resume_work()
         self._kick()
 
-    async def stop(self, grace: float = 10.0) -> None:
-        """Let running activities finish (up to ``grace`` seconds) and commit what they return."""
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let running activities, episodes and entity batches finish (up to ``grace`` seconds) and commit them.
+
+        What has not finished by then is not waited for: nothing of it was committed, so it runs again at the next
+        start.
+        """
         self._stopping = True
         for handle in self._timers.values():
             handle.cancel()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace)
+        running = set(self._running.values()) | self._user_calls
+        if running:
+            await asyncio.wait(running, timeout=grace)
         self._turn()
         if self._http:
             await self._http.close()
+
+    def _load_queues(self) -> None:
+        for seq, hub, iid, execution, text in self.store.all_inbox():
+            self._inbox.setdefault((hub, iid), []).append(_Item(execution, json.loads(text), seq))
+            self._ready[(hub, iid)] = None
+        for seq, hub, entity, text in self.store.all_entity_ops():
+            self._entity_ops.setdefault((hub, entity), []).append((seq, json.loads(text)))
+
+    def _resume_work(self) -> None:
+        """Start every stored activity and arm every stored timer that is not already running or armed."""
+        for row in self.store.all_tasks():
+            if row[0] not in self._running:
+                self._start_task(*row)
+        for seq, hub, iid, execution, fire_at, text in self.store.all_timers():
+            if seq not in self._timers:
+                self._arm_timer(seq, hub, iid, execution, fire_at, json.loads(text))
 
     # what the HTTP API calls
 
@@ -128,11 +186,14 @@ class Engine:
         return inst
 
     async def start_instance(
-        self, hub: str, name: str, instance_id: str, input_text: str | None,
-        parent: dict[str, Any] | None = None,
+        self, hub: str, name: str, instance_id: str, input_text: str | None, version: str | None = None,
     ) -> None:
-        """Create (or replace a finished) instance and queue its ExecutionStarted; durable on return."""
-        await self._write(lambda: self._create(hub, name, instance_id, input_text, parent))
+        """Create (or replace a finished) instance and queue its ExecutionStarted; durable on return.
+
+        ``version`` None gives the instance host.json's ``defaultVersion``.
+        """
+        version = self.versioning.version_for(version)
+        await self._write(lambda: self._create(hub, name, instance_id, input_text, None, version))
 
     async def raise_event(self, hub: str, instance_id: str, name: str, data: str | None) -> None:
         ev = event(EventType.EVENT_RAISED, -1, Name=name, Input=data)
@@ -142,6 +203,10 @@ class Engine:
         """Queue terminate, suspend or resume; the next turn applies it."""
         ev = event(kind, -1, Input=reason, Reason=reason)
         await self._write(lambda: self._deliver(hub, instance_id, None, ev))
+
+    async def rewind(self, hub: str, instance_id: str, reason: str | None) -> None:
+        """Take a failed instance back to before the failures that ended it; its failed work runs again."""
+        await self._write(lambda: self._rewind(hub, instance_id, reason))
 
     async def purge(self, hub: str, instance_ids: list[str]) -> int:
         """Delete finished instances and their history; returns how many were deleted."""
@@ -209,8 +274,10 @@ class Engine:
                         with self.store.savepoint():
                             results.append((write, write.apply(), None))
                     except Exception as exc:  # a bad request fails alone
+                        if write.done is None:
+                            log.exception("devhost: an internal step could not be applied")
                         results.append((write, None, exc))
-                self._run_ready()
+                self._take_ready()
                 self._save_inbox()
         except Exception as exc:
             log.exception("devhost: a commit failed; reloading the engine's state from the store")
@@ -226,42 +293,41 @@ class Engine:
                     write.done.set_result(value)
         for action in after:
             action()
-        if self._ready or self._writes:
+        if self._writes:
             self._kick()
 
-    def _run_ready(self) -> None:
-        """Run every ready episode and entity batch, and what they make ready in turn, in this turn.
-
-        An entity's answer to the orchestration that called it, or a sub-orchestration's result for its parent,
-        then costs no commit of its own. Passes are bounded so that one long cascade cannot hold back the
-        callers waiting on this turn's commit.
-        """
-        for _ in range(_PASSES_PER_TURN):
-            if not (self._ready or self._entity_ops):
-                return
-            for key in list(self._ready):
-                del self._ready[key]
+    def _take_ready(self) -> None:
+        """Hand every ready episode and entity batch whose instance or entity is idle to user code."""
+        if self._stopping:
+            return
+        for key in list(self._ready):
+            del self._ready[key]
+            if key not in self._busy:
                 self._step(key)
-            for key in list(self._entity_ops):
-                self._entity_batch(key)
+        for key in list(self._entity_ops):
+            if key not in self._entities_busy:
+                self._take_batch(key)
+
+    def _launch(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._user_calls.add(task)
+        task.add_done_callback(self._user_calls.discard)
 
     def _reload(self) -> None:
-        self._instances.clear()
-        self._inbox.clear()
-        self._unsaved.clear()
-        self._ready.clear()
-        self._entity_ops.clear()
-        for seq, hub, iid, execution, text in self.store.all_inbox():
-            self._inbox.setdefault((hub, iid), []).append((seq, execution, json.loads(text)))
-            self._ready[(hub, iid)] = None
-        for seq, hub, entity, text in self.store.all_entity_ops():
-            self._entity_ops.setdefault((hub, entity), []).append((seq, json.loads(text)))
+        self._generation += 1
+        for state in (self._instances, self._inbox, self._unsaved, self._ready, self._busy, self._entity_ops,
+                      self._entities_busy):
+            state.clear()
+        self._held.clear()
+        self._load_queues()
+        # Completions and fired timers held only in memory are gone with the rolled-back turn; their rows are not.
+        self._resume_work()
 
     # writes used inside a turn
 
     def _create(
         self, hub: str, name: str, instance_id: str, input_text: str | None,
-        parent: dict[str, Any] | None,
+        parent: dict[str, Any] | None, version: str | None,
     ) -> None:
         old = self.instance(hub, instance_id)
         if old is not None and not old.is_terminal:
@@ -272,39 +338,91 @@ class Engine:
         now = timestamp()
         inst = Instance(hub=hub, id=instance_id, name=name, status="Pending", input=input_text,
                         output=None, custom_status=None, created=now, updated=now, parent=parent,
-                        execution=(old.execution + 1) if old else 0)
+                        execution=(old.execution + 1) if old else 0, version=version)
         self.store.save_instance(inst.row())
         self._instances[inst.key] = inst
         started = event(EventType.EXECUTION_STARTED, -1, now, Name=name, Input=input_text,
-                        Version="", OrchestrationInstance={"InstanceId": instance_id},
+                        Version=version, OrchestrationInstance={"InstanceId": instance_id},
                         ParentInstance=parent and {"InstanceId": parent["id"]})
         self._deliver(hub, instance_id, inst.execution, started)
 
-    def _deliver(self, hub: str, instance_id: str, execution: int | None, ev: Event) -> None:
+    def _rewind(self, hub: str, instance_id: str, reason: str | None) -> None:
+        row = self.store.instance(hub, instance_id)
+        if row is None or row["status"] != "Failed":
+            status = row["status"] if row else "unknown"
+            raise Conflict(f"instance '{instance_id}' is {status}; only a Failed instance can be rewound")
+        kept, again = rewound(self.store.history(hub, instance_id))
+        self.store.clear_history(hub, instance_id)
+        inst = Instance.from_row(row, [])
+        self._append(inst, kept)
+        inst.status, inst.output, inst.updated = "Running", None, timestamp()
+        self.store.save_instance(inst.row())
+        self._instances[inst.key] = inst
+        for scheduled in again:
+            task_id = scheduled["EventId"]
+            if scheduled["EventType"] == EventType.TASK_SCHEDULED:
+                kind = "http" if scheduled["Name"] == HTTP_ACTIVITY else "activity"
+                seq = self.store.add_task(hub, inst.id, inst.execution, task_id, kind, scheduled["Name"],
+                                          scheduled.get("Input"))
+                row_ = (seq, hub, inst.id, inst.execution, task_id, kind, scheduled["Name"], scheduled.get("Input"))
+                self._after.append(lambda row_=row_: self._start_task(*row_))
+                continue
+            child = self.store.instance(hub, scheduled["InstanceId"])
+            if child is not None and child["status"] == "Failed":
+                self._rewind(hub, scheduled["InstanceId"], reason)
+            else:  # gone, or ended otherwise (terminated): it starts again
+                parent = {"hub": hub, "id": inst.id, "execution": inst.execution, "task_id": task_id}
+                self._create(hub, scheduled["Name"], scheduled["InstanceId"], as_token(scheduled.get("Input")),
+                             parent, self.versioning.version_for(scheduled.get("Version")))
+        # Wakes the orchestrator, which replays up to the tasks it now waits on again (the SDK ignores the event).
+        self._deliver(hub, inst.id, inst.execution, event(EventType.GENERIC, -1, Name="Rewind", Reason=reason))
+        log.info("orchestration %s (%s) rewound: %d failed task(s) run again", inst.name, inst.id, len(again))
+
+    def _deliver(self, hub: str, instance_id: str, execution: int | None, ev: Event,
+                 source: tuple[str, int] | None = None) -> None:
         """Put an event in an instance's inbox; the instance runs in this or the next turn."""
         key = (hub, instance_id)
-        self._inbox.setdefault(key, []).append((None, execution, ev))
+        self._inbox.setdefault(key, []).append(_Item(execution, ev, source=source))
         self._unsaved.add(key)
         self._ready[key] = None
 
     def _save_inbox(self) -> None:
-        """Write the events still waiting at the end of a turn to the inbox table.
+        """Write the events that must outlive this turn to the inbox table.
 
-        The turn is one transaction, so an event delivered and consumed within it need never touch the table:
-        on disk the outcome is the same, and most steps (an activity's result taken by the next episode at
-        once) save two statements and a page.
+        An event consumed within the turn never touches the table. One that an episode holds needs saving only
+        when nothing else would make it again: a finished activity's result or a fired timer is made again from
+        its own row after a crash, so most steps (an activity's result taken by the next episode at once) write
+        no inbox row at all. One still waiting at the end of the turn is saved, and its row then goes.
         """
         for key in self._unsaved:
-            items = self._inbox.get(key)
-            if items:
-                self._inbox[key] = [
-                    (self.store.add_inbox(*key, execution, json.dumps(ev)) if seq is None else seq, execution, ev)
-                    for seq, execution, ev in items
-                ]
+            for item in self._inbox.get(key, ()):
+                if item.seq is None:
+                    self._save_item(key, item)
+        for key, item in self._held:
+            if item.seq is None and item.source is None:
+                self._save_item(key, item)
         self._unsaved.clear()
+        self._held.clear()
 
-    def _drop_inbox(self, items: list[InboxItem]) -> None:
-        self.store.delete_inbox([seq for seq, _, _ in items if seq is not None])
+    def _save_item(self, key: Key, item: _Item) -> None:
+        item.seq = self.store.add_inbox(*key, item.execution, json.dumps(item.event))
+        if item.source is not None:
+            self._delete_source(item.source)
+            item.source = None
+
+    def _delete_source(self, source: tuple[str, int]) -> None:
+        kind, seq = source
+        if kind == "task":
+            self.store.delete_task(seq)
+        else:
+            self.store.delete_timer(seq)
+
+    def _consume(self, items: list[_Item]) -> None:
+        """Remove consumed events from the store: their inbox rows, or the rows that would make them again."""
+        self.store.delete_inbox([item.seq for item in items if item.seq is not None])
+        for item in items:
+            if item.seq is None and item.source is not None:
+                self._delete_source(item.source)
 
     def _enqueue_entity_op(self, hub: str, entity: str, op: dict[str, Any]) -> None:
         seq = self.store.add_entity_op(hub, entity, op)
@@ -314,12 +432,12 @@ class Engine:
 
     def _step(self, key: Key) -> None:
         inst = self.instance(*key)
-        inbox = self._inbox.get(key, [])
+        inbox = self._inbox.get(key)
         if not inbox:
             return
         if inst is None or inst.is_terminal:
             # Events for an unknown or finished instance are dropped, as the extension drops them.
-            self._drop_inbox(inbox)
+            self._consume(inbox)
             self._inbox.pop(key, None)
             return
         try:
@@ -329,78 +447,117 @@ class Engine:
             log.exception("devhost: instance %s could not take its next step", inst.id)
             self._instances.pop(key, None)
             with self.store.savepoint():
-                self._fail_internal(key)
+                self._fail_internal(key, traceback.format_exc(limit=3))
 
-    def _fail_internal(self, key: Key) -> None:
+    def _fail_internal(self, key: Key, detail: str, held: list[_Item] | None = None) -> None:
         inst = self.instance(*key)
         if inst is None:
             return
         inst.status = "Failed"
-        inst.output = json.dumps(f"devhost could not run orchestration '{inst.name}': "
-                                 f"{traceback.format_exc(limit=3)}")
+        inst.output = json.dumps(f"devhost could not run orchestration '{inst.name}': {detail}")
         inst.updated = timestamp()
         self.store.save_instance(inst.row())
-        self._drop_inbox(self._inbox.pop(key, []))
+        self._consume(held or [])
+        self._consume(self._inbox.pop(key, []))
         self._finished(inst)
 
-    def _run(self, inst: Instance, inbox: list[InboxItem]) -> None:
-        left: list[InboxItem] = []
-        consumed: list[InboxItem] = []
-        batch: list[Event] = []
+    def _run(self, inst: Instance, inbox: list[_Item]) -> None:
+        """Sort an idle instance's inbox: apply control events now, hand the rest to an episode."""
+        left: list[_Item] = []
+        dropped: list[_Item] = []
+        held: list[_Item] = []
         control: list[Event] = []
         suspended = inst.status == "Suspended"
         terminate: Event | None = None
-        # The episode may deliver to this very instance (continue-as-new, a child that cannot start): those
-        # events are appended to ``inbox`` and wait for the next episode.
-        given = len(inbox)
-        for item in inbox[:given]:
-            _, execution, ev = item
-            kind = ev["EventType"]
-            if execution is not None and execution != inst.execution:
-                consumed.append(item)  # meant for an earlier execution (continue-as-new, restart)
+        for item in inbox:
+            kind = item.event["EventType"]
+            if item.execution is not None and item.execution != inst.execution:
+                dropped.append(item)  # meant for an earlier execution (continue-as-new, restart)
             elif kind == EventType.EXECUTION_TERMINATED:
-                terminate = ev
-                consumed, left = inbox[:given], []
+                terminate = item.event
+                dropped, held, left = list(inbox), [], []
                 break
             elif kind == EventType.EXECUTION_SUSPENDED:
-                consumed.append(item)
+                dropped.append(item)
                 if not suspended:
                     suspended = True
-                    control.append(ev)
+                    control.append(item.event)
             elif kind == EventType.EXECUTION_RESUMED:
-                consumed.append(item)
+                dropped.append(item)
                 if suspended:
                     suspended = False
-                    control.append(ev)
-            elif suspended or (batch and is_retry_event(inst, ev)):
+                    control.append(item.event)
+            elif suspended or (held and is_retry_event(inst, item.event)):
                 # Held back: while suspended, and so that an event which allocates retry ids is
                 # always the first of its episode, as the SDK allocates them before new actions.
                 left.append(item)
             else:
-                consumed.append(item)
-                batch.append(ev)
+                held.append(item)
         now = utcnow()
-        if terminate is not None:
-            self._terminate(inst, terminate, now)
-        else:
-            for ev in control:
-                self._append(inst, [ev])
-            inst.status = "Suspended" if suspended else ("Running" if batch or inst.status != "Pending"
-                                                         else inst.status)
-            if batch:
-                fn = self.functions.orchestrators.get(inst.name.lower())
-                self._apply(inst, run_episode(inst, batch, fn and fn.user_function, now), now)
-            else:
-                inst.updated = timestamp(now)
-                self.store.save_instance(inst.row())
-        self._drop_inbox(consumed)
-        left += inbox[given:]
-        if left and inst.status != "Suspended" and not inst.is_terminal:
-            self._ready[inst.key] = None
+        self._consume(dropped)
         if left:
             self._inbox[inst.key] = left
         else:
             self._inbox.pop(inst.key, None)
+        if terminate is not None:
+            self._terminate(inst, terminate, now)
+            return
+        for ev in control:
+            self._append(inst, [ev])
+        if not held:
+            inst.status = "Suspended" if suspended else ("Running" if inst.status != "Pending" else inst.status)
+            inst.updated = timestamp(now)
+            self.store.save_instance(inst.row())
+            if left and not suspended:
+                self._ready[inst.key] = None
+            return
+        if self.versioning.refuses(inst.version):
+            self._refuse(inst, held, now)
+            return
+        inst.status = "Running"
+        job = _EpisodeJob(inst, [item.event for item in held], held, now, suspended, self._generation)
+        self._busy.add(inst.key)
+        self._held.extend((inst.key, item) for item in held)
+        self._after.append(lambda: self._launch(self._episode(job)))
+
+    def _refuse(self, inst: Instance, held: list[_Item], now: datetime) -> None:
+        """An instance whose version this app's code may not run: fail it, or leave its work waiting."""
+        if self.versioning.failure == "Fail":
+            self._apply(inst, version_mismatch(inst, [item.event for item in held], now), now)
+            self._consume(held)
+            return
+        log.warning("orchestration %s (%s) has version %r, which this app (defaultVersion %r, %s) does not run; "
+                    "its work waits for a host that does", inst.name, inst.id, inst.version,
+                    self.versioning.default_version, self.versioning.match)
+        self._inbox[inst.key] = held + self._inbox.get(inst.key, [])
+
+    async def _episode(self, job: _EpisodeJob) -> None:
+        fn = self.functions.orchestrators.get(job.inst.name.lower())
+        run = functools.partial(run_episode, job.inst, job.batch, fn and fn.user_function, job.now)
+        try:
+            outcome: Outcome | str = await self.invoker.call(run, False)
+        except Exception:  # run_episode catches what the user's code raises; this is devhost's own failure
+            outcome = traceback.format_exc(limit=3)
+        self._submit(lambda: self._finish_episode(job, outcome))
+
+    def _finish_episode(self, job: _EpisodeJob, outcome: Outcome | str) -> None:
+        if job.generation != self._generation:
+            return  # the engine reloaded meanwhile: the episode runs again from what the store holds
+        inst = job.inst
+        self._busy.discard(inst.key)
+        try:
+            with self.store.savepoint():
+                if isinstance(outcome, str):
+                    raise RuntimeError(outcome)
+                self._apply(inst, outcome, job.now, job.suspended)
+                self._consume(job.held)
+        except Exception as exc:
+            log.error("devhost: instance %s could not take its next step: %s", inst.id, exc)
+            self._instances.pop(inst.key, None)
+            with self.store.savepoint():
+                self._fail_internal(inst.key, str(exc), job.held)
+        if self._inbox.get(inst.key):
+            self._ready[inst.key] = None
 
     def _append(self, inst: Instance, events: list[Event]) -> None:
         start = len(inst.history)
@@ -426,7 +583,7 @@ class Engine:
                                 Details=None))
         self._finished(inst)
 
-    def _apply(self, inst: Instance, out: Outcome, now: datetime) -> None:
+    def _apply(self, inst: Instance, out: Outcome, now: datetime, suspended: bool = False) -> None:
         """Write an episode's outcome and queue the work it asks for."""
         self._append(inst, out.events)
         hub = inst.hub
@@ -438,7 +595,7 @@ class Engine:
             seq = self.store.add_timer(hub, inst.id, inst.execution, fire_at, json.dumps(fired))
             args = (seq, hub, inst.id, inst.execution, fire_at, fired)
             self._after.append(lambda args=args: self._arm_timer(*args))
-        for child_id, name, input_text, task_id in out.children:
+        for child_id, name, input_text, task_id, version in out.children:
             parent = {"hub": hub, "id": inst.id, "execution": inst.execution, "task_id": task_id}
             if self.functions.orchestrators.get(name.lower()) is None:
                 self._deliver(hub, inst.id, inst.execution, event(
@@ -448,7 +605,7 @@ class Engine:
                 continue
             try:
                 with self.store.savepoint():
-                    self._create(hub, name, child_id, input_text, parent)
+                    self._create(hub, name, child_id, input_text, parent, self.versioning.version_for(version))
             except Conflict as exc:
                 self._deliver(hub, inst.id, inst.execution, event(
                     EventType.SUB_ORCHESTRATION_FAILED, -1, TaskScheduledId=task_id,
@@ -459,6 +616,8 @@ class Engine:
             self._deliver(inst.parent["hub"], inst.parent["id"], inst.parent["execution"],
                           out.parent_message)
         inst.status, inst.output, inst.custom_status = out.status, out.output, out.custom_status
+        if suspended and inst.status == "Running":
+            inst.status = "Suspended"  # a suspend that arrived with this episode's events
         inst.updated = timestamp(now)
         if out.continue_as_new is not None:
             self._continue_as_new(inst, out.continue_as_new)
@@ -472,7 +631,7 @@ class Engine:
         inst.execution += 1
         inst.input, inst.output, inst.status = input_text, None, "Running"
         started = event(EventType.EXECUTION_STARTED, -1, Name=inst.name, Input=input_text,
-                        Version="", OrchestrationInstance={"InstanceId": inst.id})
+                        Version=inst.version, OrchestrationInstance={"InstanceId": inst.id})
         self._deliver(inst.hub, inst.id, inst.execution, started)
 
     def _finished(self, inst: Instance) -> None:
@@ -485,17 +644,40 @@ class Engine:
 
     # entities
 
-    def _entity_batch(self, key: Key) -> None:
-        hub, entity = key
+    def _take_batch(self, key: Key) -> None:
         ops = self._entity_ops.pop(key)
-        name = entity.split("@", 2)[1]
-        fn = self.functions.entities.get(name)
-        saved = self.store.entity(hub, entity)
+        saved = self.store.entity(*key)
         state, exists = (saved[0], saved[1]) if saved else (None, False)
-        result = run_batch(fn and fn.user_function, entity, state, exists, [op for _, op in ops])
-        self.store.save_entity(hub, entity, result.state, result.exists, timestamp())
-        self.store.delete_entity_ops([seq for seq, _ in ops])
-        for (_, op), outcome in zip(ops, result.results, strict=True):
+        job = _BatchJob(key, ops, state, exists, self._generation)
+        self._entities_busy.add(key)
+        self._after.append(lambda: self._launch(self._batch(job)))
+
+    async def _batch(self, job: _BatchJob) -> None:
+        entity = job.key[1]
+        fn = self.functions.entities.get(entity.split("@", 2)[1])
+        ops = [op for _, op in job.ops]
+        run = functools.partial(run_batch, fn and fn.user_function, entity, job.state, job.exists, ops)
+        try:
+            result: BatchResult = await self.invoker.call(run, False)
+        except Exception as exc:  # run_batch catches what the user's code raises; this is devhost's own failure
+            error = {"isError": True, "result": json.dumps(f"devhost could not run the batch: {exc}")}
+            result = BatchResult(job.state, job.exists, [error for _ in ops])
+        self._submit(lambda: self._finish_batch(job, result))
+
+    def _finish_batch(self, job: _BatchJob, result: BatchResult) -> None:
+        if job.generation != self._generation:
+            return
+        self._entities_busy.discard(job.key)
+        hub, entity = job.key
+        failure = None
+        for (_, op), outcome in zip(job.ops, result.results, strict=True):
+            if outcome.get("isError"):
+                message = _error_text(outcome.get("result"))
+                log.warning("entity %s: operation '%s' failed: %s", entity, op["name"], message)
+                failure = {"operation": op["name"], "message": message, "time": timestamp()}
+        self.store.save_entity(hub, entity, result.state, result.exists, timestamp(), failure)
+        self.store.delete_entity_ops([seq for seq, _ in job.ops])
+        for (_, op), outcome in zip(job.ops, result.results, strict=True):
             caller = op.get("caller")
             if not caller:
                 continue
@@ -513,12 +695,12 @@ class Engine:
         if self._stopping:
             return
         run = self._call_http(input_text) if kind == "http" else self._call_activity(name, input_text)
-        task = asyncio.ensure_future(self._finish_task(run, seq, hub, iid, execution, task_id, name))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = asyncio.ensure_future(
+            self._finish_task(run, seq, hub, iid, execution, task_id, name, self._generation))
+        self._running[seq] = task
 
     async def _finish_task(self, run: Any, seq: int, hub: str, iid: str, execution: int,
-                           task_id: int, name: str) -> None:
+                           task_id: int, name: str, generation: int) -> None:
         try:
             result = await run
             ev = event(EventType.TASK_COMPLETED, -1, TaskScheduledId=task_id, Result=result)
@@ -528,9 +710,12 @@ class Engine:
                        Reason=f"Activity function '{name}' failed: {exc}",
                        Details="".join(traceback.format_exception(exc)))
 
+        # Off the running list before the result is queued, so that a reload meanwhile starts the task again.
+        self._running.pop(seq, None)
+
         def complete() -> None:
-            self.store.delete_task(seq)
-            self._deliver(hub, iid, execution, ev)
+            if generation == self._generation:  # else the reload started this task again
+                self._deliver(hub, iid, execution, ev, source=("task", seq))
 
         self._submit(complete)
 
@@ -565,16 +750,24 @@ class Engine:
         if self._stopping or self._loop is None:
             return
         delay = (parse_timestamp(fire_at) - utcnow()).total_seconds()
+        generation = self._generation
 
         def fire() -> None:
             self._timers.pop(seq, None)
 
             def deliver() -> None:
-                self.store.delete_timer(seq)
-                self._deliver(hub, iid, execution, {**fired, "Timestamp": timestamp()})
+                if generation == self._generation:  # else the reload armed this timer again
+                    self._deliver(hub, iid, execution, {**fired, "Timestamp": timestamp()}, source=("timer", seq))
 
             self._submit(deliver)
 
         self._timers[seq] = self._loop.call_later(max(0.0, delay), fire)
 
 
+def _error_text(result: Any) -> str:
+    """An entity operation's error result (JSON text of a message, usually) as plain text."""
+    try:
+        value = json.loads(result) if isinstance(result, str) else result
+    except ValueError:
+        return str(result)
+    return value if isinstance(value, str) else json.dumps(value)

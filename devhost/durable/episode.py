@@ -26,6 +26,7 @@ from .actions import (
 )
 from .history import Event, EventType, event, timestamp
 from .instance import Instance
+from .versioning import MISMATCH_ERROR, MISMATCH_MESSAGE
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 FAILURE_TYPES = (EventType.TASK_FAILED, EventType.SUB_ORCHESTRATION_FAILED)
@@ -42,7 +43,8 @@ class Outcome:
     continue_as_new: str | None = None
     tasks: list[tuple[str, int, str, str | None]] = field(default_factory=list)
     timers: list[tuple[str, Event]] = field(default_factory=list)
-    children: list[tuple[str, str, str | None, int]] = field(default_factory=list)
+    # (instance id, name, input, task id, version asked for or None)
+    children: list[tuple[str, str, str | None, int, str | None]] = field(default_factory=list)
     entity_ops: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     parent_message: Event | None = None
 
@@ -111,9 +113,10 @@ class _Episode:
                                    event_id, name, input_text))
         elif kind in (ActionType.CALL_SUB_ORCHESTRATOR, ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
             child = action.get("instanceId") or f"{inst.id}:{event_id:04d}"
-            ev = event(EventType.SUB_ORCHESTRATION_CREATED, event_id, when,
-                       Name=action["functionName"], InstanceId=child, Input=action.get("input"))
-            self.out.children.append((child, action["functionName"], as_token(action.get("input")), event_id))
+            ev = event(EventType.SUB_ORCHESTRATION_CREATED, event_id, when, Name=action["functionName"],
+                       InstanceId=child, Input=action.get("input"), Version=action.get("version"))
+            self.out.children.append((child, action["functionName"], as_token(action.get("input")), event_id,
+                                      action.get("version")))
         elif kind == ActionType.CREATE_TIMER:
             fire_at = action["fireAt"]
             ev = event(EventType.TIMER_CREATED, event_id, when, FireAt=fire_at)
@@ -170,7 +173,8 @@ class _Episode:
         else:
             if failed["InstanceId"] == f"{inst.id}:{failed['EventId']:04d}":
                 attempt["InstanceId"] = f"{inst.id}:{again:04d}"
-            self.out.children.append((attempt["InstanceId"], failed["Name"], as_token(failed.get("Input")), again))
+            self.out.children.append((attempt["InstanceId"], failed["Name"], as_token(failed.get("Input")), again,
+                                      failed.get("Version")))
         self.out.events.append(attempt)
 
 
@@ -248,12 +252,19 @@ def run_episode(
     return ep.out
 
 
-def _fail(ep: _Episode, reason: str) -> Outcome:
+def version_mismatch(inst: Instance, batch: list[Event], now: datetime) -> Outcome:
+    """The outcome of an episode this app's versioning refuses to run, with versionFailureStrategy Fail."""
+    ep = _Episode(inst, now)
+    ep.out.events.extend([event(EventType.ORCHESTRATOR_STARTED, -1, timestamp(now)), *batch])
+    return _fail(ep, MISMATCH_MESSAGE, MISMATCH_ERROR, f"{MISMATCH_ERROR}: {MISMATCH_MESSAGE}")
+
+
+def _fail(ep: _Episode, reason: str, error_type: str = "OrchestrationFailure", message: str | None = None) -> Outcome:
     inst, now = ep.inst, ep.now
-    message = f"Orchestrator function '{inst.name}' failed: {reason}"
+    message = message or f"Orchestrator function '{inst.name}' failed: {reason}"
     out = ep.out
     out.status, out.output = "Failed", json.dumps(message)
-    details = {"ErrorType": "OrchestrationFailure", "ErrorMessage": message}
+    details = {"ErrorType": error_type, "ErrorMessage": message}
     out.events.append(event(EventType.EXECUTION_COMPLETED, -1, timestamp(now),
                             OrchestrationStatus="Failed", Result=message, FailureDetails=details))
     out.events.append(event(EventType.ORCHESTRATOR_COMPLETED, -1, timestamp(now)))

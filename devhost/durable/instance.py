@@ -31,6 +31,7 @@ class Instance:
     updated: str
     parent: dict[str, Any] | None
     execution: int
+    version: str | None = None
     history: list[Event] = field(default_factory=list)
     scheduled: dict[int, Event] = field(default_factory=dict)
     primaries: list[Event] = field(default_factory=list)
@@ -78,7 +79,7 @@ class Instance:
             "hub": self.hub, "id": self.id, "name": self.name, "status": self.status,
             "input": self.input, "output": self.output, "custom_status": self.custom_status,
             "created": self.created, "updated": self.updated, "parent": self.parent,
-            "execution": self.execution,
+            "execution": self.execution, "version": self.version,
         }
 
 

@@ -61,6 +61,25 @@ async def _json_body(request: Request) -> str | None:
         raise BadRequest(f"the request body must be JSON: {exc}", "InvalidJson") from exc
 
 
+def _operation_input(body: str | None) -> str | None:
+    """An entity operation's input as JSON text, from the JSON text of a signal's body.
+
+    The SDK's client sends the input's JSON text inside a JSON string, and the extension parses the body once,
+    so that string is the input's JSON text. A body that is a JSON value of its own (what a person sends with
+    curl) would fail in a Python entity in Azure; devhost passes it on as that value instead.
+    """
+    if body is None:
+        return None
+    value = json.loads(body)
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+            return value
+        except ValueError:
+            pass
+    return body
+
+
 class ManagementApi:
     """Routes and answers management calls for the engine's task hubs."""
 
@@ -131,7 +150,8 @@ class ManagementApi:
         input_text = await _json_body(request)
         iid = iid or uuid.uuid4().hex
         try:
-            await self.engine.start_instance(hub, function.durable_name(), iid, input_text)
+            await self.engine.start_instance(hub, function.durable_name(), iid, input_text,
+                                             request.query_params.get("version"))
         except Conflict as exc:
             return error_response(409, "InstanceExists", str(exc))
         timeout = request.query_params.get("timeout")
@@ -242,17 +262,22 @@ class ManagementApi:
         inst = self._instance(hub, iid)
         new_id = uuid.uuid4().hex if _flag(request, "restartWithNewInstanceId", True) else iid
         try:
-            await self.engine.start_instance(hub, inst.name, new_id, inst.input)
+            await self.engine.start_instance(hub, inst.name, new_id, inst.input, inst.version or "")
         except Conflict as exc:
             return error_response(409, "InstanceRunning", f"{exc}; it can be restarted once it has finished")
         return JSONResponse(new_id, status_code=202,
                             headers={"Location": self._payload(request, hub, new_id)["statusQueryGetUri"]})
 
     async def rewind(self, request: Request, hub: str, iid: str) -> Response:
-        self._instance(hub, iid)
-        return error_response(501, "RewindNotSupported",
-                              "devhost does not rewind failed instances; restart the instance instead "
-                              "(POST .../restart), which runs it again from the start with the same input")
+        inst = self._instance(hub, iid)
+        if inst.status in ("Completed", "Terminated"):
+            return error_response(410, "InstanceGone", f"instance '{iid}' is {inst.status}; only a Failed one "
+                                  "can be rewound")
+        try:
+            await self.engine.rewind(hub, iid, request.query_params.get("reason"))
+        except Conflict as exc:
+            return error_response(409, "InstanceNotFailed", str(exc))
+        return Response(status_code=202)
 
     # entities
 
@@ -261,7 +286,7 @@ class ManagementApi:
             return error_response(404, "EntityNotFound", f"the app has no entity function named '{name}'")
         op = request.query_params.get("op") or ""
         data = await _json_body(request)
-        await self.engine.signal_entity(hub, f"@{name}@{key}", op, data)
+        await self.engine.signal_entity(hub, f"@{name}@{key}", op, _operation_input(data))
         return Response(status_code=202)
 
     async def entity_state(self, request: Request, hub: str, name: str, key: str) -> Response:
@@ -274,7 +299,7 @@ class ManagementApi:
         rows = self.engine.store.list_entities(hub, f"@{name.lower()}@")
         body = [{"entityId": {"name": e.split("@", 2)[1], "key": e.split("@", 2)[2]},
                  "lastOperationTime": updated, "state": json.loads(state) if state else None}
-                for e, state, updated in rows]
+                for e, state, exists, updated, _ in rows if exists]
         return JSONResponse(body)
 
 

@@ -59,6 +59,8 @@ def status_body(
         "createdTime": inst.created,
         "lastUpdatedTime": inst.updated,
     }
+    if inst.version is not None:
+        body["version"] = inst.version
     if history is not None:
         body["historyEvents"] = user_history(history, show_output)
     return body

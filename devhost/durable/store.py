@@ -16,7 +16,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
     hub TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
     input TEXT, output TEXT, custom_status TEXT, created TEXT NOT NULL, updated TEXT NOT NULL,
-    parent TEXT, execution INTEGER NOT NULL DEFAULT 0,
+    parent TEXT, execution INTEGER NOT NULL DEFAULT 0, version TEXT,
     PRIMARY KEY (hub, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS instances_by_created ON instances (hub, created);
@@ -41,13 +41,15 @@ CREATE TABLE IF NOT EXISTS entity_ops (
 );
 CREATE TABLE IF NOT EXISTS entities (
     hub TEXT NOT NULL, entity TEXT NOT NULL, state TEXT, exists_ INTEGER NOT NULL,
-    updated TEXT NOT NULL,
+    updated TEXT NOT NULL, failure TEXT,
     PRIMARY KEY (hub, entity)
 ) WITHOUT ROWID;
 """
+# Columns added since the first schema, for data directories made before them: (table, column, declaration).
+ADDED_COLUMNS = [("entities", "failure", "TEXT"), ("instances", "version", "TEXT")]
 
 INSTANCE_COLUMNS = (
-    "hub, id, name, status, input, output, custom_status, created, updated, parent, execution"
+    "hub, id, name, status, input, output, custom_status, created, updated, parent, execution, version"
 )
 
 
@@ -62,6 +64,9 @@ class Store:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=30000")
         self.db.executescript(SCHEMA)
+        for table, column, declaration in ADDED_COLUMNS:
+            if column not in {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         self.db.close()
@@ -109,14 +114,14 @@ class Store:
     def save_instance(self, row: dict[str, Any]) -> None:
         # An upsert that leaves ``created`` alone, so a step does not rewrite the index on it.
         self.db.execute(
-            f"INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+            f"INSERT INTO instances ({INSTANCE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT (hub, id) DO UPDATE SET name=excluded.name, status=excluded.status, "
             "input=excluded.input, output=excluded.output, custom_status=excluded.custom_status, "
-            "updated=excluded.updated, parent=excluded.parent, execution=excluded.execution",
+            "updated=excluded.updated, parent=excluded.parent, execution=excluded.execution, version=excluded.version",
             (
                 row["hub"], row["id"], row["name"], row["status"], row["input"], row["output"],
                 row["custom_status"], row["created"], row["updated"],
-                json.dumps(row["parent"]) if row["parent"] else None, row["execution"],
+                json.dumps(row["parent"]) if row["parent"] else None, row["execution"], row["version"],
             ),
         )
 
@@ -211,15 +216,22 @@ class Store:
         ).fetchone()
         return (row[0], bool(row[1]), row[2]) if row else None
 
-    def save_entity(self, hub: str, entity: str, state: str | None, exists: bool, updated: str) -> None:
+    def save_entity(self, hub: str, entity: str, state: str | None, exists: bool, updated: str,
+                    failure: dict[str, Any] | None = None) -> None:
+        """Save an entity after a batch; ``failure`` (the batch's last failed operation) replaces the one kept."""
         self.db.execute(
-            "INSERT OR REPLACE INTO entities (hub, entity, state, exists_, updated) VALUES (?,?,?,?,?)",
-            (hub, entity, state, int(exists), updated),
+            "INSERT INTO entities (hub, entity, state, exists_, updated, failure) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT (hub, entity) DO UPDATE SET state=excluded.state, exists_=excluded.exists_, "
+            "updated=excluded.updated, failure=coalesce(excluded.failure, failure)",
+            (hub, entity, state, int(exists), updated, json.dumps(failure) if failure else None),
         )
 
-    def list_entities(self, hub: str, prefix: str) -> list[tuple[str, str | None, str]]:
+    def list_entities(self, hub: str, prefix: str) -> list[tuple[str, str | None, bool, str, str | None]]:
+        """(entity id, state, exists, last update, last failed operation as JSON) of each entity that exists or
+        has failed."""
         return self.db.execute(
-            "SELECT entity, state, updated FROM entities WHERE hub=? AND exists_=1 "
+            "SELECT entity, state, exists_, updated, failure FROM entities WHERE hub=? "
+            "AND (exists_=1 OR failure IS NOT NULL) "
             "AND entity LIKE ? ESCAPE '\\' ORDER BY entity",
             (hub, prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"),
         ).fetchall()

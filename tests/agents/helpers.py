@@ -9,14 +9,14 @@ import httpx
 
 
 def wait_run(api: httpx.Client, run_id: str, until: set[str], timeout: float = 30.0) -> dict[str, Any]:
-    """Poll a run until its status is in ``until``."""
+    """Poll a run until its status is in ``until``; a run not started yet (404) is waited for too."""
     deadline = time.monotonic() + timeout
     while True:
         view = api.get(f"/runs/{run_id}").json()
-        if view["status"] in until:
+        if view.get("status") in until:
             return view
         if time.monotonic() > deadline:
-            raise AssertionError(f"run {run_id} still {view['status']} after {timeout} s: {view}")
+            raise AssertionError(f"run {run_id} not {until} after {timeout} s: {view}")
         time.sleep(0.05)
 
 

@@ -1,7 +1,9 @@
 """A test app exercising devhost's durable features through the real SDK."""
 
+import asyncio
 import json
 import os
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -159,3 +161,112 @@ def replayed(context: df.DurableOrchestrationContext):
     second = {"uuid": str(context.new_uuid()), "now": context.current_utc_datetime.isoformat()}
     return {"first": first, "recorded": recorded, "second": second, "winner": "go" if winner == go else "timer",
             "go": go.result if winner == go else None, "total": total}
+
+
+# User code that takes its time: devhost must run it off its engine, concurrently, as the Python worker does.
+
+_BARRIERS: dict[str, threading.Barrier] = {}
+_BARRIERS_LOCK = threading.Lock()
+RELEASE = threading.Event()
+
+
+def meet(group: str, parties: int) -> None:
+    """Wait until ``parties`` calls of ``group`` are running at the same time (fails after 20 s alone)."""
+    with _BARRIERS_LOCK:
+        barrier = _BARRIERS.setdefault(group, threading.Barrier(parties, timeout=20))
+    barrier.wait()
+
+
+@app.entity_trigger(context_name="context", entity_name="Meeter")
+def meeter(context: df.DurableEntityContext):
+    """``meet {"group", "parties"}`` returns only once that many operations run at once, on as many entities."""
+    arg = context.get_input()
+    meet(arg["group"], arg["parties"])
+    context.set_state(context.get_state(lambda: 0) + 1)
+    context.set_result("met")
+
+
+@app.entity_trigger(context_name="context", entity_name="Blocker")
+def blocker(context: df.DurableEntityContext):
+    """``block`` holds its thread until POST /api/release; ``count`` of operations applied is the state."""
+    (STATE / f"blocked-{context.entity_key}").write_text("1")
+    if not RELEASE.wait(timeout=60):
+        raise TimeoutError("never released")
+    context.set_state(context.get_state(lambda: 0) + 1)
+
+
+@app.route(route="release", methods=["POST"])
+def release(req: func.HttpRequest) -> str:
+    RELEASE.set()
+    return "released"
+
+
+@app.orchestration_trigger(context_name="context")
+def meeting(context: df.DurableOrchestrationContext):
+    """An orchestrator whose first episode meets the other instances' first episodes."""
+    arg = context.get_input()
+    if not context.is_replaying:
+        meet(arg["group"], arg["parties"])
+    return (yield context.call_activity("step", arg["group"]))
+
+
+@app.orchestration_trigger(context_name="context")
+def uses_asyncio(context: df.DurableOrchestrationContext):
+    """Runs an event loop of its own inside the orchestrator, as SDK integrations do."""
+
+    async def double(value: int) -> int:
+        await asyncio.sleep(0)
+        return value * 2
+
+    doubled = asyncio.run(double(context.get_input()))
+    return (yield context.call_activity("step", str(doubled)))
+
+
+@app.entity_trigger(context_name="context", entity_name="Recorder")
+def recorder(context: df.DurableEntityContext):
+    """Keeps the input of each operation under the operation's name."""
+    context.set_state({**context.get_state(dict), context.operation_name: context.get_input()})
+    context.set_result(context.get_input())
+
+
+@app.route(route="record/{key}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def record_from_client(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> str:
+    await client.signal_entity(df.EntityId("Recorder", req.route_params["key"]), "client", req.get_json())
+    return "signalled"
+
+
+@app.orchestration_trigger(context_name="context")
+def record_from_orchestration(context: df.DurableOrchestrationContext):
+    arg = context.get_input()
+    recorder_id = df.EntityId("Recorder", arg["key"])
+    context.signal_entity(recorder_id, "signal", arg["value"])
+    return (yield context.call_entity(recorder_id, "call", arg["value"]))
+
+
+@app.orchestration_trigger(context_name="context")
+def fails_once(context: df.DurableOrchestrationContext):
+    """Fails on its activity's first attempt (no retry); a rewind runs the activity again."""
+    return (yield context.call_activity("flaky", {"name": context.instance_id, "fails": 1, "delay": 0}))
+
+
+@app.orchestration_trigger(context_name="context")
+def fails_twice_with_retry(context: df.DurableOrchestrationContext):
+    options = df.RetryOptions(10, 2)
+    return (yield context.call_activity_with_retry("flaky", options, {"name": context.instance_id, "fails": 2,
+                                                                      "delay": 0}))
+
+
+@app.orchestration_trigger(context_name="context")
+def parent_of_failing(context: df.DurableOrchestrationContext):
+    before = yield context.call_activity("step", "before")
+    child = yield context.call_sub_orchestrator("fails_once", instance_id=f"{context.instance_id}-child")
+    return [before, child]
+
+
+@app.orchestration_trigger(context_name="context")
+def broken_until_fixed(context: df.DurableOrchestrationContext):
+    first = yield context.call_activity("step", "one")
+    if (STATE / f"broken-{context.instance_id}").exists():
+        raise RuntimeError("the orchestrator's own code failed")
+    return first
