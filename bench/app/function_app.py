@@ -1,5 +1,7 @@
 """The bench-peers workloads as Durable Functions: chain (W1), fan-out (W2), sequential no-ops (W3)."""
 
+import time
+
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -43,3 +45,10 @@ def sequential(context: df.DurableOrchestrationContext):
 @app.activity_trigger(input_name="value")
 def noop_step(value: str) -> str:
     return value
+
+
+@app.entity_trigger(context_name="context", entity_name="Sleeper")
+def sleeper(context: df.DurableEntityContext):
+    """An operation that holds its thread for ``input`` seconds, as an entity calling a model does."""
+    time.sleep(context.get_input())
+    context.set_state(context.get_state(lambda: 0) + 1)
