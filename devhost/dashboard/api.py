@@ -67,7 +67,7 @@ class DashboardApi:
 
     def entities(self, hub: str) -> Response:
         body = [{"name": entity.split("@", 2)[1], "key": entity.split("@", 2)[2], "lastOperationTime": updated,
-                 "exists": exists, "state": json.loads(state) if state else None,
+                 "exists": bool(exists), "state": json.loads(state) if state else None,
                  "lastFailure": json.loads(failure) if failure else None}
                 for entity, state, exists, updated, failure in self.store.list_entities(hub, "@")]
         return JSONResponse(body)

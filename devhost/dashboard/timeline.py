@@ -75,6 +75,8 @@ def timeline(history: list[Event], finished: bool) -> dict[str, Any]:
                     span["failure"] = ev["Reason"]
         elif kind in _MARKS:
             mark = {"kind": _MARKS[kind], "time": at, "name": ev.get("Name")}
+            if kind == EventType.EXECUTION_COMPLETED and ev.get("OrchestrationStatus") == "Failed":
+                mark["kind"] = "failed"  # how a failed orchestration's history ends
             if kind == EventType.EVENT_SENT:
                 mark["target"] = ev.get("InstanceId")
             if kind == EventType.EVENT_RAISED:

@@ -21,7 +21,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devhost]:
-    server = Devhost(app_dir=APP, data_dir=tmp_path_factory.mktemp("dashboard") / "data").start()
+    root = tmp_path_factory.mktemp("dashboard")
+    (root / "state").mkdir()  # the app's marker files (an activity that fails only the first time)
+    server = Devhost(app_dir=APP, data_dir=root / "data", env={"DASHBOARD_STATE_DIR": str(root / "state")}).start()
     yield server
     server.stop()
 

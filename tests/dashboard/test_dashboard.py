@@ -1,4 +1,4 @@
-"""The devhost dashboard in a real browser: list and filter, timelines, raising events, terminating, entities."""
+"""The devhost dashboard in a real browser: list and filter, timelines, JSON, versions, actions, rewind, entities."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from tests.fixtures.processes import Devhost
 MGMT = "/runtime/webhooks/durabletask"
 
 
-def start(host: Devhost, name: str, instance_id: str, data: object = None) -> None:
-    response = httpx.post(f"{host.url}{MGMT}/orchestrators/{name}/{instance_id}", json=data)
+def start(host: Devhost, name: str, instance_id: str, data: object = None, **params: str) -> None:
+    response = httpx.post(f"{host.url}{MGMT}/orchestrators/{name}/{instance_id}", json=data, params=params)
     assert response.status_code == 202, response.text
 
 
@@ -28,6 +28,11 @@ def wait_for(host: Devhost, instance_id: str, statuses: set[str], timeout: float
             return status
         assert time.monotonic() < deadline, status
         time.sleep(0.05)
+
+
+def pretty(text: str) -> str:
+    """JSON text as the page pretty-prints it (JSON.stringify(value, null, 2))."""
+    return json.dumps(json.loads(text), indent=2)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -95,8 +100,11 @@ def test_an_instance_shows_its_timeline_and_links_its_sub_orchestration(host: De
     lefts = bars.evaluate_all("bars => bars.map(b => b.getBoundingClientRect().left)")
     assert lefts == sorted(lefts) and lefts[0] < lefts[-1], "a chain's steps follow each other on the time axis"
 
-    page.screenshot(path=str(ARTIFACTS / "instance-timeline.png"))  # the README's picture (docs/dashboard.png)
+    page.screenshot(path=str(ARTIFACTS / "instance-timeline.png"))
 
+    sub = page.locator(".tl-row[data-kind=sub-orchestration] .tl-label")
+    expect(sub).to_contain_text("single")
+    expect(sub.locator(".iid")).to_have_text("greet-1-child")  # named by its instance ID too
     page.click(".tl-row[data-kind=sub-orchestration] a")
     expect(page.locator("h1")).to_have_text("greet-1-child")
     expect(page.locator("#output")).to_contain_text("Hello Paris")
@@ -108,6 +116,7 @@ def test_a_failed_instance_shows_its_failure(host: Devhost, page: Page) -> None:
     # Nothing stray between the status line and the failure (an absent approval panel leaves no trace).
     assert page.locator("#details").evaluate("d => [...d.childNodes].every(n => n.nodeType === Node.ELEMENT_NODE)")
     expect(page.locator(".tl-row[data-kind=activity]")).to_have_attribute("data-status", "failed")
+    expect(page.locator("#timeline table.marks tr").last.locator("td").nth(1)).to_have_text("failed")
 
 
 def test_raising_an_event_from_the_page_completes_a_waiting_orchestration(host: Devhost, page: Page) -> None:
@@ -211,3 +220,106 @@ def test_with_enforced_keys_the_api_needs_the_master_key(tmp_path) -> None:
         assert httpx.get(f"{server.url}/devhost/api/hubs", params={"code": keys["masterKey"]}).status_code == 200
     finally:
         server.stop()
+
+
+def test_json_text_is_shown_as_json_in_a_failed_instance(host: Devhost, page: Page) -> None:
+    order = json.dumps({"order": "A-1042", "items": ["tea", "scones"]})
+    start(host, "checkout", "checkout-1", order)  # the input is a string holding JSON
+    wait_for(host, "checkout-1", {"Failed"})
+    page.goto(f"{host.url}/devhost/#/instance/checkout-1")
+    expect(page.locator("#failure")).to_contain_text("payment declined: card expired")
+    expect(page.locator("#input pre")).to_have_text(pretty(order))
+    custom = '{"step": "charging", "reserved": ["tea", "scones"]}'
+    expect(page.locator("#custom-status pre")).to_have_text(pretty(custom))
+
+    reserve = page.locator(".tl-row[data-kind=activity]").first
+    result = pretty('{"reserved": ["tea", "scones"], "warehouse": "north"}')
+    expect(reserve).to_have_attribute("title", result)
+    detail = page.locator(".tl-detail").first
+    expect(detail).to_be_hidden()
+    reserve.click()  # a span's input and result open under it
+    expect(detail).to_be_visible()
+    expect(detail.locator("pre").nth(0)).to_have_text(pretty(order))
+    expect(detail.locator("pre").nth(1)).to_have_text(result)
+    expect(page.locator("#output")).to_contain_text("it failed")  # not the failure again, as an escaped string
+
+    page.set_viewport_size({"width": 1280, "height": 1240})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "instance-failed.png"), full_page=True)  # the README's (docs/dashboard.png)
+
+
+def test_event_data_and_an_output_of_json_text_are_shown_as_json(host: Devhost, page: Page) -> None:
+    start(host, "echo_text", "echo-1")
+    wait_for(host, "echo-1", {"Running"})
+    raised = httpx.post(f"{host.url}{MGMT}/instances/echo-1/raiseEvent/go", json='{"by": "curl"}')
+    assert raised.status_code == 202, raised.text
+    output = wait_for(host, "echo-1", {"Completed"})["output"]
+    assert isinstance(output, str)
+    page.goto(f"{host.url}/devhost/#/instance/echo-1")
+    expect(page.locator("#output pre")).to_have_text(pretty(output))
+    expect(page.locator("#timeline table.marks pre")).to_have_text(pretty('{"by": "curl"}'))
+
+
+def test_the_version_is_shown_in_the_list_and_the_instance(host: Devhost, page: Page) -> None:
+    start(host, "single", "versioned-1", '"Oslo"', version="2.1")  # the Python SDK decodes a string input twice
+    assert wait_for(host, "versioned-1", {"Completed"})["version"] == "2.1"
+    page.goto(f"{host.url}/devhost/")
+    expect(page.locator("#list th").nth(2)).to_have_text("Version")
+    expect(page.locator("tr[data-instance-id='versioned-1'] td").nth(2)).to_have_text("2.1")
+    filter_by(page, name="greetings")  # none of these has a version: no column
+    expect(page.locator("#list tbody tr")).to_have_count(2)
+    expect(page.locator("#list th")).to_have_text(["Instance ID", "Name", "Status", "Created", "Updated"])
+
+    page.goto(f"{host.url}/devhost/#/instance/versioned-1")
+    expect(page.locator("#version")).to_have_text("version 2.1")
+    page.goto(f"{host.url}/devhost/#/instance/greet-1")
+    expect(page.locator("#output")).to_contain_text("Hello Paris")
+    expect(page.locator("#version")).to_have_count(0)
+
+
+def test_a_failed_instance_is_rewound_from_the_page_and_completes(host: Devhost, page: Page) -> None:
+    start(host, "rewindable", "rewind-1")
+    wait_for(host, "rewind-1", {"Failed"})
+    page.goto(f"{host.url}/devhost/#/instance/greet-1")
+    expect(page.locator("#details .badge").first).to_have_text("Completed")
+    expect(page.locator("button[data-action=rewind]")).to_be_hidden()  # only a failed instance can be rewound
+
+    page.goto(f"{host.url}/devhost/#/instance/rewind-1")
+    expect(page.locator("#failure")).to_contain_text("rewind-1: the first attempt fails")
+    page.fill("input[name=rewindReason]", "the flake is fixed")
+    page.click("button[data-action=rewind]")
+    expect(page.locator("#toast")).to_have_text("Rewound")
+    expect(page.locator("#details .badge").first).to_have_text("Completed")
+    expect(page.locator("#output")).to_contain_text("rewind-1 ok on a later attempt")
+    expect(page.locator("#failure")).to_have_count(0)
+    expect(page.locator("button[data-action=rewind]")).to_be_hidden()
+    assert wait_for(host, "rewind-1", {"Completed"})["output"] == "rewind-1 ok on a later attempt"
+
+
+def test_entities_show_their_last_failed_operation(host: Devhost, page: Page) -> None:
+    for key, op, data in [("kept", "set", 5), ("kept", "break", None), ("never", "break", None)]:
+        sent = httpx.post(f"{host.url}{MGMT}/entities/Picky/{key}", params={"op": op}, json=data)
+        assert sent.status_code == 202, sent.text
+    deadline = time.monotonic() + 20
+    while True:
+        failed = {e["key"] for e in httpx.get(f"{host.url}/devhost/api/entities").json() if e["lastFailure"]}
+        if {"kept", "never"} <= failed:
+            break
+        assert time.monotonic() < deadline, failed
+        time.sleep(0.05)
+    page.goto(f"{host.url}/devhost/#/entities")
+    kept = page.locator("tr[data-entity='@picky@kept']")
+    expect(kept.locator(".entity-failure")).to_contain_text("break")
+    expect(kept.locator(".entity-failure")).to_contain_text("picky refuses to break")
+    expect(kept.locator("td").nth(3)).to_have_text("5")
+    never = page.locator("tr[data-entity='@picky@never']")  # it never existed, but an operation on it failed
+    expect(never).to_have_attribute("data-exists", "false")
+    expect(never.locator("td").nth(3)).to_have_text("does not exist (no state)")
+    expect(never.locator(".entity-failure")).to_contain_text("picky refuses to break")
+
+
+def test_entity_state_of_json_text_is_shown_as_json(host: Devhost, page: Page) -> None:
+    note = '{"text": "hi", "tags": ["a", "b"]}'
+    httpx.post(f"{host.url}{MGMT}/entities/Note/n1", params={"op": "keep"}, json=note)  # the input is JSON text
+    page.goto(f"{host.url}/devhost/#/entities")
+    expect(page.locator("tr[data-entity='@note@n1'] pre")).to_have_text(pretty(note))

@@ -15,6 +15,7 @@ const state = {
   autoRefresh: true,
   poll: null,
   render: 0,            // each render takes a number; one that finds a newer number after a fetch gives way
+  openSpans: new Set(), // timeline spans of the shown instance whose details are open
 };
 
 // --- small helpers -------------------------------------------------------------------------------------------
@@ -72,7 +73,26 @@ async function act(label, action) {
 }
 
 const badge = (status) => h("span", { className: `badge ${status}` }, status);
-const json = (value) => h("pre", { className: "mono" }, value === undefined ? "" : JSON.stringify(value, null, 2));
+
+// A string that holds a JSON object or array (an output returned as JSON text, say) is shown as that JSON.
+function unwrap(value) {
+  if (typeof value !== "string" || !/^\s*[[{]/.test(value)) return value;
+  try {
+    const parsed = JSON.parse(value);
+    return parsed !== null && typeof parsed === "object" ? parsed : value;
+  } catch {
+    return value;
+  }
+}
+
+const isJsonText = (value) => unwrap(value) !== value;
+const pretty = (value) => JSON.stringify(unwrap(value), null, 2);
+const json = (value) => h("pre", {
+  className: "mono", "data-json-text": isJsonText(value), title: isJsonText(value) ? "a string of JSON, shown parsed" : null,
+}, value === undefined ? "" : pretty(value));
+// Plain text stays text (a reason, a failure message); JSON and JSON text are shown as JSON.
+const text = (value) => (typeof value === "string" && !isJsonText(value) ? value : pretty(value));
+const textOrJson = (value) => (value !== null && typeof unwrap(value) === "object" ? json(value) : text(value));
 const when = (text) => (text ? new Date(text).toLocaleString() : "");
 
 function duration(ms) {
@@ -159,9 +179,11 @@ async function renderList() {
   }
   if (ticket !== state.render) return;
   const next = result.headers.get("x-ms-continuation-token");
+  const versioned = result.data.some((s) => s.version !== undefined);
   const rows = result.data.map((s) => h("tr", { "data-instance-id": s.instanceId },
     h("td", { className: "mono" }, h("a", { href: `#/instance/${encodeURIComponent(s.instanceId)}` }, s.instanceId)),
     h("td", {}, s.name),
+    versioned ? h("td", { className: "mono version" }, s.version ?? "") : null,
     h("td", {}, badge(s.runtimeStatus)),
     h("td", {}, when(s.createdTime)),
     h("td", {}, when(s.lastUpdatedTime)),
@@ -170,10 +192,10 @@ async function renderList() {
     h("button", { disabled: state.pages.length === 1, onclick: () => { state.pages.pop(); renderList(); } }, "Previous"),
     h("span", {}, `Page ${state.pages.length}`),
     h("button", { disabled: !next, onclick: () => { state.pages.push(next); renderList(); } }, "Next"));
+  const headings = ["Instance ID", "Name", versioned && "Version", "Status", "Created", "Updated"].filter(Boolean);
   list.replaceChildren(
     rows.length
-      ? h("table", {}, h("thead", {}, h("tr", {}, ["Instance ID", "Name", "Status", "Created", "Updated"].map((t) => h("th", {}, t)))),
-        h("tbody", {}, rows))
+      ? h("table", {}, h("thead", {}, h("tr", {}, headings.map((t) => h("th", {}, t)))), h("tbody", {}, rows))
       : h("div", { className: "empty" }, "No orchestration matches."),
     pager);
   if (state.autoRefresh) schedule(renderList);
@@ -186,6 +208,7 @@ function actionsPanel(id) {
   const eventName = h("input", { name: "eventName", placeholder: "event name", size: 14 });
   const eventData = h("input", { name: "eventData", placeholder: "JSON data, e.g. {\"ok\": true}", size: 28 });
   const reason = h("input", { name: "reason", placeholder: "reason", size: 14 });
+  const rewindReason = h("input", { name: "rewindReason", placeholder: "rewind reason", size: 14 });
   const refresh = () => renderInstance(id);
   const raise = () => {
     const name = eventName.value.trim();
@@ -212,6 +235,9 @@ function actionsPanel(id) {
       h("button", { onclick: () => post("Resumed", "resume"), "data-action": "resume" }, "Resume")),
     h("span", { className: "group" }, reason,
       h("button", { className: "danger", onclick: () => post("Terminated", "terminate", { reason: reason.value.trim() }), "data-action": "terminate" }, "Terminate")),
+    // Shown once the instance is known to have failed (renderInstance): its failed work runs again.
+    h("span", { className: "group", id: "rewind", hidden: true }, rewindReason,
+      h("button", { className: "primary", onclick: () => post("Rewound", "rewind", { reason: rewindReason.value.trim() }), "data-action": "rewind" }, "Rewind")),
     h("button", { onclick: restart, "data-action": "restart" }, "Restart"),
     h("button", { className: "danger", onclick: purge, "data-action": "purge" }, "Purge"),
   );
@@ -219,7 +245,8 @@ function actionsPanel(id) {
 
 // A custom status with a pending approval that names the event to raise gets approve/deny buttons.
 function approvalPanel(id, status) {
-  const pending = status.customStatus && status.customStatus.pending_approval;
+  const custom = unwrap(status.customStatus);
+  const pending = custom && custom.pending_approval;
   if (!pending || !pending.event || FINISHED.has(status.runtimeStatus)) return null;
   const decide = (approved) => act(approved ? "Approved" : "Denied", () => api(
     `/instances/${encodeURIComponent(id)}/raiseEvent/${encodeURIComponent(pending.event)}`,
@@ -234,26 +261,52 @@ function approvalPanel(id, status) {
       h("button", { className: "danger", onclick: () => decide(false), "data-action": "deny" }, "Deny")));
 }
 
+// A sub-orchestration is named by its function and its instance ID, and links to its own view.
+function spanLabel(span) {
+  if (!span.instanceId) return span.name;
+  return h("a", { href: `#/instance/${encodeURIComponent(span.instanceId)}`, title: `${span.name} ${span.instanceId}` },
+    span.name, h("span", { className: "iid mono" }, span.instanceId));
+}
+
+// What a span was given and what came of it, under its row; a click on the row opens or closes it.
+function spanDetail(span) {
+  const outcome = span.failure !== undefined ? ["Failure", h("pre", { className: "mono" }, text(span.failure))]
+    : span.result !== undefined ? ["Result", json(span.result)]
+      : span.fireAt ? ["Fires at", h("pre", { className: "mono" }, span.fireAt)] : null;
+  return h("div", { className: "tl-detail", "data-span": span.id, hidden: !state.openSpans.has(span.id) },
+    h("div", {}, h("div", { className: "meta" }, "Input"), json(span.input)),
+    outcome ? h("div", {}, h("div", { className: "meta" }, outcome[0]), outcome[1]) : null);
+}
+
+function toggleSpan(id) {
+  const detail = document.querySelector(`#timeline .tl-detail[data-span="${id}"]`);
+  if (state.openSpans.delete(id)) detail.hidden = true;
+  else {
+    state.openSpans.add(id);
+    detail.hidden = false;
+  }
+}
+
 function timelineView(tl) {
   if (!tl.spans.length && !tl.marks.length) return h("div", { className: "empty" }, "No history yet.");
   const running = !FINISHED.has(tl.runtimeStatus);
   const t0 = Date.parse(tl.start);
   const t1 = Math.max(Date.parse(tl.end), running ? Date.now() : 0, t0 + 1);
   const pos = (t) => `${(((t - t0) / (t1 - t0)) * 100).toFixed(3)}%`;
-  const rows = tl.spans.map((span) => {
+  const rows = tl.spans.flatMap((span) => {
     const start = Date.parse(span.start);
     const end = span.end ? Date.parse(span.end) : (running ? Date.now() : t1);
     const kindClass = span.kind === "timer" ? "timer" : span.kind === "sub-orchestration" ? "sub" : "";
-    const label = span.instanceId
-      ? h("a", { href: `#/instance/${encodeURIComponent(span.instanceId)}` }, span.name)
-      : span.name;
-    const detail = span.failure || (span.result !== undefined ? JSON.stringify(span.result) : span.fireAt ? `fires at ${span.fireAt}` : span.status);
-    return h("div", { className: "tl-row", "data-kind": span.kind, "data-status": span.status, title: detail },
-      h("div", { className: "tl-label" }, h("span", { className: "kind" }, span.kind), label,
+    const detail = span.failure || (span.result !== undefined ? pretty(span.result) : span.fireAt ? `fires at ${span.fireAt}` : span.status);
+    const row = h("div", {
+      className: "tl-row", "data-kind": span.kind, "data-status": span.status, title: detail, onclick: () => toggleSpan(span.id),
+    },
+      h("div", { className: "tl-label" }, h("span", { className: "kind" }, span.kind), spanLabel(span),
         span.attempt ? h("span", { className: "meta" }, ` (attempt ${span.attempt})`) : null),
       h("div", { className: "tl-track" },
         h("div", { className: `tl-bar ${span.status} ${kindClass}`, style: `left:${pos(start)};width:calc(${pos(end)} - ${pos(start)})` })),
       h("div", { className: "tl-dur" }, span.end ? duration(end - start) : span.status));
+    return [row, spanDetail(span)];
   });
   const marks = h("div", { className: "tl-row", "data-kind": "marks" },
     h("div", { className: "tl-label" }, h("span", { className: "kind" }, "events")),
@@ -265,7 +318,7 @@ function timelineView(tl) {
     h("tbody", {}, tl.marks.map((m) => h("tr", {},
       h("td", { className: "meta" }, when(m.time)), h("td", {}, m.kind),
       h("td", { className: "mono" }, m.name || ""),
-      h("td", { className: "mono" }, m.target || (m.data !== undefined && m.data !== null ? JSON.stringify(m.data) : m.reason || ""))))));
+      h("td", { className: "mono" }, m.target || (m.data !== undefined && m.data !== null ? textOrJson(m.data) : text(m.reason || "")))))));
   return h("div", { className: "timeline" },
     h("div", { className: "tl-axis" }, h("span", {}, when(tl.start)), h("span", {}, running ? "now" : when(tl.end))),
     rows, marks, h("h2", {}, "Events"), markList);
@@ -293,16 +346,20 @@ async function renderInstance(id) {
   }
   if (ticket !== state.render) return;
   const failed = status.runtimeStatus === "Failed";
-  const failure = typeof status.output === "string" ? h("pre", { className: "mono" }, status.output) : json(status.output);
+  const failure = isJsonText(status.output) || typeof status.output !== "string" ? json(status.output)
+    : h("pre", { className: "mono" }, status.output);
+  document.getElementById("rewind").hidden = !failed;
   details.replaceChildren(...[
     h("div", { className: "panel" },
       h("div", { className: "actions" }, badge(status.runtimeStatus), h("strong", {}, status.name),
+        status.version !== undefined ? h("span", { className: "version mono", id: "version" }, `version ${status.version}`) : null,
         h("span", { className: "meta" }, `created ${when(status.createdTime)} · updated ${when(status.lastUpdatedTime)}`))),
     approvalPanel(id, status),
     failed ? h("div", { className: "panel failure", id: "failure" }, h("h2", {}, "Failure"), failure) : null,
     h("div", { className: "grid" },
       h("div", { className: "panel", id: "input" }, h("h2", {}, "Input"), json(status.input)),
-      h("div", { className: "panel", id: "output" }, h("h2", {}, "Output"), json(status.output)),
+      h("div", { className: "panel", id: "output" }, h("h2", {}, "Output"),
+        failed ? h("div", { className: "meta" }, "None: it failed (the failure is above).") : json(status.output)),
       h("div", { className: "panel", id: "custom-status" }, h("h2", {}, "Custom status"), json(status.customStatus))),
     h("div", { className: "panel", id: "timeline" }, h("h2", {}, "Timeline"), timelineView(tl)),
   ].filter(Boolean));
@@ -310,6 +367,14 @@ async function renderInstance(id) {
 }
 
 // --- entities -------------------------------------------------------------------------------------------------
+
+function entityFailure(failure) {
+  if (!failure) return null;
+  return h("div", { className: "failure" },
+    h("div", {}, h("span", { className: "badge failed" }, "failed"), " ", h("strong", { className: "mono" }, failure.operation)),
+    h("pre", { className: "mono" }, text(failure.message)),
+    h("div", { className: "meta" }, when(failure.time)));
+}
 
 async function renderEntities() {
   stopPolling();
@@ -323,11 +388,14 @@ async function renderEntities() {
     return;
   }
   if (ticket !== state.render) return;
+  const failures = entities.some((e) => e.lastFailure);
+  const headings = ["Name", "Key", "Last operation", "State", failures && "Last failed operation"].filter(Boolean);
   view.replaceChildren(h("h1", {}, "Entities"), h("div", { className: "panel" }, entities.length
-    ? h("table", {}, h("thead", {}, h("tr", {}, ["Name", "Key", "Last operation", "State"].map((t) => h("th", {}, t)))),
-      h("tbody", {}, entities.map((e) => h("tr", { "data-entity": `@${e.name}@${e.key}` },
+    ? h("table", {}, h("thead", {}, h("tr", {}, headings.map((t) => h("th", {}, t)))),
+      h("tbody", {}, entities.map((e) => h("tr", { "data-entity": `@${e.name}@${e.key}`, "data-exists": String(Boolean(e.exists)) },
         h("td", {}, e.name), h("td", { className: "mono" }, e.key), h("td", {}, when(e.lastOperationTime)),
-        h("td", {}, json(e.state))))))
+        h("td", {}, !e.exists ? h("span", { className: "meta" }, "does not exist (no state)") : json(e.state)),
+        failures ? h("td", { className: "entity-failure" }, entityFailure(e.lastFailure)) : null))))
     : h("div", { className: "empty" }, "No entities in this task hub.")));
   schedule(renderEntities);
 }
@@ -342,6 +410,7 @@ function route() {
     link.classList.toggle("active", link.dataset.tab === (hash.startsWith("#/entities") ? "entities" : "instances"));
   }
   delete view.dataset.instance;
+  state.openSpans.clear();
   view.replaceChildren();
   if (instance) return renderInstance(decodeURIComponent(instance[1]));
   if (hash.startsWith("#/entities")) return renderEntities();
