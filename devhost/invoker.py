@@ -32,6 +32,10 @@ class Invoker:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(self._run, fn, kwargs))
 
+    def submit(self, fn: Callable[[], Any]) -> asyncio.Future[Any]:
+        """Start the sync ``fn`` on the pool now; the future is the event loop's."""
+        return asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(self._run, fn, {}))
+
     def _run(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
         # Counted by the thread itself: a caller that stops waiting (a cancelled task) does not end the call.
         with self._lock:

@@ -19,7 +19,7 @@ import functools
 import json
 import logging
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -119,7 +119,7 @@ class Engine:
         self._after: list[Callable[[], None]] = []
         self._waiters: dict[Key, list[asyncio.Future[None]]] = {}
         self._running: dict[int, asyncio.Task[None]] = {}  # activities and HTTP calls by task row
-        self._user_calls: set[asyncio.Task[None]] = set()  # episodes and entity batches
+        self._user_calls: set[asyncio.Future[Any]] = set()  # episodes and entity batches
         self._timers: dict[int, asyncio.TimerHandle] = {}
         # Bumped when a failed commit makes the engine reload: work started before then is discarded on return.
         self._generation = 0
@@ -308,10 +308,18 @@ class Engine:
             if key not in self._entities_busy:
                 self._take_batch(key)
 
-    def _launch(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._user_calls.add(task)
-        task.add_done_callback(self._user_calls.discard)
+    def _hand_off(self, run: Callable[[], Any], finish: Callable[[Any], None]) -> None:
+        """Run user code on the worker pool; ``finish`` gets its result (or the exception) in a later turn."""
+        future = self.invoker.submit(run)
+        self._user_calls.add(future)
+
+        def done(_: asyncio.Future[Any]) -> None:
+            self._user_calls.discard(future)
+            if not future.cancelled():
+                outcome = future.exception() or future.result()
+                self._submit(lambda: finish(outcome))
+
+        future.add_done_callback(done)
 
     def _reload(self) -> None:
         self._generation += 1
@@ -518,7 +526,9 @@ class Engine:
         job = _EpisodeJob(inst, [item.event for item in held], held, now, suspended, self._generation)
         self._busy.add(inst.key)
         self._held.extend((inst.key, item) for item in held)
-        self._after.append(lambda: self._launch(self._episode(job)))
+        fn = self.functions.orchestrators.get(inst.name.lower())
+        run = functools.partial(run_episode, inst, job.batch, fn and fn.user_function, now)
+        self._after.append(lambda: self._hand_off(run, lambda outcome: self._finish_episode(job, outcome)))
 
     def _refuse(self, inst: Instance, held: list[_Item], now: datetime) -> None:
         """An instance whose version this app's code may not run: fail it, or leave its work waiting."""
@@ -531,24 +541,15 @@ class Engine:
                     self.versioning.default_version, self.versioning.match)
         self._inbox[inst.key] = held + self._inbox.get(inst.key, [])
 
-    async def _episode(self, job: _EpisodeJob) -> None:
-        fn = self.functions.orchestrators.get(job.inst.name.lower())
-        run = functools.partial(run_episode, job.inst, job.batch, fn and fn.user_function, job.now)
-        try:
-            outcome: Outcome | str = await self.invoker.call(run, False)
-        except Exception:  # run_episode catches what the user's code raises; this is devhost's own failure
-            outcome = traceback.format_exc(limit=3)
-        self._submit(lambda: self._finish_episode(job, outcome))
-
-    def _finish_episode(self, job: _EpisodeJob, outcome: Outcome | str) -> None:
+    def _finish_episode(self, job: _EpisodeJob, outcome: Outcome | BaseException) -> None:
         if job.generation != self._generation:
             return  # the engine reloaded meanwhile: the episode runs again from what the store holds
         inst = job.inst
         self._busy.discard(inst.key)
         try:
             with self.store.savepoint():
-                if isinstance(outcome, str):
-                    raise RuntimeError(outcome)
+                if isinstance(outcome, BaseException):  # run_episode catches what the user's code raises
+                    raise outcome
                 self._apply(inst, outcome, job.now, job.suspended)
                 self._consume(job.held)
         except Exception as exc:
@@ -650,23 +651,16 @@ class Engine:
         state, exists = (saved[0], saved[1]) if saved else (None, False)
         job = _BatchJob(key, ops, state, exists, self._generation)
         self._entities_busy.add(key)
-        self._after.append(lambda: self._launch(self._batch(job)))
+        fn = self.functions.entities.get(key[1].split("@", 2)[1])
+        run = functools.partial(run_batch, fn and fn.user_function, key[1], state, exists, [op for _, op in ops])
+        self._after.append(lambda: self._hand_off(run, lambda result: self._finish_batch(job, result)))
 
-    async def _batch(self, job: _BatchJob) -> None:
-        entity = job.key[1]
-        fn = self.functions.entities.get(entity.split("@", 2)[1])
-        ops = [op for _, op in job.ops]
-        run = functools.partial(run_batch, fn and fn.user_function, entity, job.state, job.exists, ops)
-        try:
-            result: BatchResult = await self.invoker.call(run, False)
-        except Exception as exc:  # run_batch catches what the user's code raises; this is devhost's own failure
-            error = {"isError": True, "result": json.dumps(f"devhost could not run the batch: {exc}")}
-            result = BatchResult(job.state, job.exists, [error for _ in ops])
-        self._submit(lambda: self._finish_batch(job, result))
-
-    def _finish_batch(self, job: _BatchJob, result: BatchResult) -> None:
+    def _finish_batch(self, job: _BatchJob, result: BatchResult | BaseException) -> None:
         if job.generation != self._generation:
             return
+        if isinstance(result, BaseException):  # run_batch catches what the user's code raises
+            error = {"isError": True, "result": json.dumps(f"devhost could not run the batch: {result}")}
+            result = BatchResult(job.state, job.exists, [error for _ in job.ops])
         self._entities_busy.discard(job.key)
         hub, entity = job.key
         failure = None
