@@ -1,12 +1,10 @@
-"""The Functions app: builds the DFApp and registers the blueprints; nothing else."""
+"""The Functions app: the agents and workflows of agent_app on durable_agents, plus a first workflow of its own."""
 
-import azure.durable_functions as df
 import azure.functions as func
 
-from agents.functions import bp as agents
-from orchestrations import agent_run, chain, greeting, panel, review, run_stream, session_expiry, triage, workflows
+from agent_app.agents import AGENTS
+from agent_app.workflows import WORKFLOWS, greeting
+from durable_agents import AgentFunctionApp
 
-app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for module in (greeting, agent_run, run_stream, session_expiry, chain, panel, triage, review, workflows):
-    app.register_functions(module.bp)
-app.register_functions(agents)
+app = AgentFunctionApp(agents=AGENTS, workflows=WORKFLOWS, http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(greeting.bp)

@@ -32,10 +32,11 @@ import redis.asyncio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.client import parse_sse  # noqa: E402
-from agents.streams.embedded import EmbeddedStore  # noqa: E402
-from agents.streams.publisher import Publisher  # noqa: E402
-from agents.streams.redis_store import RedisStore  # noqa: E402
+from durable_agents._streams.embedded import EmbeddedStore  # noqa: E402
+from durable_agents._streams.publisher import Publisher  # noqa: E402
+from durable_agents._streams.redis_store import RedisStore  # noqa: E402
+from durable_agents.client import parse_sse  # noqa: E402
+
 from tests.fixtures.model_server import ModelServer  # noqa: E402
 from tests.fixtures.processes import REPO, Devhost  # noqa: E402
 from tests.fixtures.redis_server import RedisServer  # noqa: E402

@@ -52,7 +52,7 @@ def test_unknown_things_are_404(api: httpx.Client) -> None:
     error(api.post("/runs/does-not-exist/cancel"), 404, "RunNotFound")
     error(api.get("/agents/assistant/sessions/nope"), 404, "SessionNotFound")
     error(api.get("/agents/nobody/sessions/nope"), 404, "AgentNotFound")
-    error(api.post("/workflows/dance", json={}), 404, "UnknownPattern")
+    error(api.post("/workflows/dance", json={}), 404, "UnknownWorkflow")
     error(api.get("/workflows/chain-nope"), 404, "WorkflowNotFound")
     error(api.post("/workflows/chain-nope/events/x", json={}), 404, "WorkflowNotFound")
 
@@ -73,13 +73,24 @@ def test_a_run_id_of_another_orchestration_is_not_a_run(api: httpx.Client) -> No
     error(api.get(f"/runs/{workflow_id}"), 404, "RunNotFound")
 
 
-@pytest.mark.parametrize(("pattern", "body", "code"), [
-    ("chain", {}, "MissingTopic"),
-    ("panel", {"question": "q", "panelists": ["optimist"]}, "InvalidPanel"),
-    ("panel", {"question": "q", "panelists": ["optimist", "ghost"]}, "AgentNotFound"),
-    ("triage", {"message": ""}, "MissingMessage"),
-    ("review", {"brief": "b", "timeout_seconds": 0}, "InvalidTimeout"),
+@pytest.mark.parametrize(("pattern", "body", "where"), [
+    ("chain", {}, "topic: Field required"),
+    ("chain", {"topic": "   "}, "topic: String should match pattern"),
+    ("panel", {"question": "q", "panelists": ["optimist"]}, "panelists: List should have at least 2 items"),
+    ("panel", {"question": "q", "panelists": ["optimist", "ghost"]}, "panelists.1: Input should be"),
+    ("panel", {"question": "q", "panelists": ["optimist", "optimist"]}, "panelists must be different agents"),
+    ("triage", {"message": ""}, "message: String should have at least 1 character"),
+    ("review", {"brief": "b", "timeout_seconds": 0}, "timeout_seconds: Input should be greater than or equal to 1"),
+    ("review", {"brief": "b", "timeout_seconds": "soon"}, "timeout_seconds"),
 ])
-def test_bad_workflow_inputs_are_rejected(api: httpx.Client, pattern: str, body: dict, code: str) -> None:
+def test_a_workflow_input_that_does_not_fit_its_declaration_is_a_400(api: httpx.Client, pattern: str, body: object,
+                                                                     where: str) -> None:
     response = api.post(f"/workflows/{pattern}", json=body)
-    assert response.status_code in (400, 404) and response.json()["error"]["code"] == code
+    assert response.status_code == 400 and response.json()["error"]["code"] == "InvalidInput"
+    assert where in response.json()["error"]["message"]
+
+
+def test_an_event_a_workflow_does_not_declare_is_a_400(api: httpx.Client) -> None:
+    workflow_id = api.post("/workflows/review", json={"brief": "b"}).json()["id"]
+    error(api.post(f"/workflows/{workflow_id}/events/reveiw", json={"approved": True}), 400, "UnknownEvent")
+    error(api.post(f"/workflows/{workflow_id}/events/review", json={"approved": "yes"}), 400, "InvalidInput")

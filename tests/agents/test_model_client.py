@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 from azure.core.credentials import AccessToken
 
-from agents import model, settings
+from durable_agents import _model as model
+from durable_agents import _settings as settings
 from tests.fixtures.model_server import ModelServer
 from tests.fixtures.processes import REPO, Devhost
 

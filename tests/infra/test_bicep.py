@@ -71,7 +71,7 @@ def test_the_deployment_package_holds_the_app_and_nothing_for_development() -> N
     ignored = {line.strip().rstrip("/") for line in (INFRA.parent / ".funcignore").read_text().splitlines()
                if line.strip() and not line.startswith("#")}
     assert {"devhost", "tests", "bench", ".venv", "local.settings.json", "test-artifacts", ".devhost"} <= ignored
-    assert not ignored & {"function_app.py", "host.json", "requirements.txt", "agents", "orchestrations"}
+    assert not ignored & {"function_app.py", "host.json", "requirements.txt", "agent_app", "durable_agents"}
 
 
 def test_every_resource_the_app_needs_is_declared(resources: list[Resource]) -> None:

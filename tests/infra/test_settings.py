@@ -6,7 +6,8 @@ import json
 import re
 from pathlib import Path
 
-from agents.settings import SETTINGS
+from durable_agents._settings import SETTINGS
+
 from tests.infra.bicep import read
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,7 +18,7 @@ HOST_SETTINGS = {"APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_A
 def names_read_by_the_code() -> set[str]:
     """Found by scanning: the settings module's reads, and the %NAME% / connection names host.json uses."""
     found = set()
-    for path in [*REPO.glob("agents/**/*.py"), *REPO.glob("orchestrations/**/*.py"), REPO / "function_app.py"]:
+    for path in [*REPO.glob("durable_agents/src/**/*.py"), *REPO.glob("agent_app/**/*.py"), REPO / "function_app.py"]:
         text = path.read_text()
         found |= set(re.findall(r"\b_(?:get|number)\(\"([A-Z][A-Z0-9_]*)\"", text))
         found |= set(re.findall(r"os\.(?:environ(?:\.get)?|getenv)[\[(]\"([A-Z][A-Z0-9_]*)\"", text))

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from durable_agents.client import AgentClient, Assembler, parse_sse
 
-from agents.client import AgentClient, Assembler, parse_sse
 from tests.fixtures.model_server import ModelServer
 from tests.fixtures.processes import REPO, Devhost
 
@@ -179,7 +179,7 @@ def test_the_chat_command_streams_answers_and_asks_for_approval(streamed_host: D
     model.call_tools(("send_email", {"to": "b@example.com", "subject": "s", "body": "b"}))
     model.say("Not sent, as you wished.")
     chat = subprocess.run(
-        [sys.executable, "-m", "agents.chat", "assistant", "--url", streamed_host.url, "--session", "chat-1"],
+        [sys.executable, "-m", "durable_agents.chat", "assistant", "--url", streamed_host.url, "--session", "chat-1"],
         input="hello\nemail b please\nn\n/quit\n", capture_output=True, text=True, timeout=60, cwd=REPO,
     )
     assert chat.returncode == 0, chat.stderr
@@ -254,7 +254,7 @@ def test_the_chat_command_says_when_the_app_is_not_running() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    chat = subprocess.run([sys.executable, "-m", "agents.chat", "assistant", "--url", f"http://127.0.0.1:{closed_port}"],
+    chat = subprocess.run([sys.executable, "-m", "durable_agents.chat", "assistant", "--url", f"http://127.0.0.1:{closed_port}"],
                           input="hello\n", capture_output=True, text=True, timeout=60, cwd=REPO)
     assert chat.returncode == 1
     assert f"cannot reach http://127.0.0.1:{closed_port}: is the app running?" in chat.stderr

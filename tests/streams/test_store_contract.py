@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import redis
+from durable_agents._streams import StreamStore, open_store
+from durable_agents._streams.publisher import Publisher
 
-from agents import settings
-from agents.streams import StreamStore, open_store
-from agents.streams.publisher import Publisher
+from durable_agents import _settings as settings
 
 
 def with_store(store_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch, body) -> None:
@@ -133,7 +133,7 @@ def test_a_step_knows_when_it_runs_again(store_settings, monkeypatch) -> None:
 
 def _write_from_another_process(path: str, run: str) -> None:
     async def main() -> None:
-        from agents.streams.embedded import EmbeddedStore
+        from durable_agents._streams.embedded import EmbeddedStore
 
         store = EmbeddedStore(Path(path), 300)
         for i in range(20):

@@ -1,4 +1,4 @@
-"""The agents this app ships, and the tools they use."""
+"""The agents this app ships, and the tools they use: plain definitions on durable_agents' public API."""
 
 from __future__ import annotations
 
@@ -6,16 +6,14 @@ import ast
 import json
 import math
 import operator
+import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import settings
-from .agent import Agent, ModelOptions
-from .errors import AgentError
-from .tools import tool
+from durable_agents import Agent, AgentError, ModelOptions, tool
 
 _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
               ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
@@ -72,7 +70,7 @@ def count_primes(limit: Annotated[int, "count the primes below this number (at m
 
 def outbox_dir() -> Path:
     """Where sent emails are written: ``OUTBOX_DIR``, else a folder in the temp directory."""
-    return Path(settings.load().outbox_dir or Path(tempfile.gettempdir()) / "agents-outbox")
+    return Path(os.environ.get("OUTBOX_DIR") or Path(tempfile.gettempdir()) / "agents-outbox")
 
 
 @tool(requires_approval=True)
@@ -121,12 +119,3 @@ AGENTS: tuple[Agent, ...] = (
     Agent("billing", "Answers billing questions.", "You are a billing specialist. Answer the customer politely."),
     Agent("technical", "Answers technical questions.", "You are a technical support engineer. Answer precisely."),
 )
-BY_NAME = {agent.name: agent for agent in AGENTS}
-
-
-def get_agent(name: str) -> Agent:
-    """The agent called ``name``; an AgentError (404) when there is none."""
-    agent = BY_NAME.get(name)
-    if agent is None:
-        raise AgentError("AgentNotFound", f"no agent named {name!r}; see GET /api/agents", 404)
-    return agent

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .tools import Tool
+from ._tools import Tool
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
@@ -25,13 +25,22 @@ class ModelOptions:
 
 @dataclass(frozen=True)
 class Agent:
-    """An agent definition. Definitions are code: a run uses the definition deployed when it runs."""
+    """An agent definition: a name, what it is for, its instructions, its tools and model options.
+
+    Definitions are code, not durable state: a run uses the definition deployed when each of its steps runs. The
+    run limits (``max_steps`` model calls per run, ``approval_timeout_seconds`` for a person to decide a tool call,
+    ``session_token_budget`` before old turns are summarised) default to the settings ``AGENT_MAX_STEPS``,
+    ``APPROVAL_TIMEOUT_SECONDS`` and ``SESSION_TOKEN_BUDGET``; they are fixed when a run starts.
+    """
 
     name: str
     description: str
     instructions: str
     tools: tuple[Tool, ...] = field(default=())
     model: ModelOptions = field(default_factory=ModelOptions)
+    max_steps: int | None = None
+    approval_timeout_seconds: float | None = None
+    session_token_budget: int | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):

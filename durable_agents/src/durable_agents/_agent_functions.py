@@ -8,11 +8,14 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from . import model, session, settings, steps
-from .catalogue import AGENTS, get_agent
-from .errors import AgentError
-from .http import error_response, json_response
-from .streams import open_store
+from . import _model as model
+from . import _session as session
+from . import _settings as settings
+from . import _steps as steps
+from ._catalogue import all_agents, get_agent
+from ._errors import AgentError
+from ._http import error_response, json_response
+from ._streams import open_store
 
 bp = df.Blueprint()
 
@@ -63,14 +66,14 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
         streams = {"kind": "none", "reachable": False, "error": exc.message}
     if not streams["reachable"]:
         status = "degraded"
-    return json_response({"status": status, "agents": [a.name for a in AGENTS], "model": provider,
+    return json_response({"status": status, "agents": [a.name for a in all_agents()], "model": provider,
                           "streams": streams})
 
 
 @bp.route(route="agents", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def list_agents(req: func.HttpRequest) -> func.HttpResponse:
     """Every agent with its description and tools."""
-    return json_response({"agents": [a.describe() for a in AGENTS]})
+    return json_response({"agents": [a.describe() for a in all_agents()]})
 
 
 @bp.route(route="agents/{agent}/sessions/{session_id}", methods=["GET", "DELETE"], auth_level=func.AuthLevel.FUNCTION)

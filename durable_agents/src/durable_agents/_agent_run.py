@@ -21,12 +21,14 @@ import azure.durable_functions as df
 import azure.functions as func
 import jsonschema
 
-from agents import session, settings
-from agents.catalogue import get_agent
-from agents.errors import AgentError
-from agents.http import error_response, json_response, query_flag, read_body
-from agents.streams import open_store
-from orchestrations.session_expiry import ensure_expiry
+from . import _session as session
+from . import _settings as settings
+from ._agent import Agent
+from ._catalogue import get_agent
+from ._errors import AgentError
+from ._http import error_response, json_response, query_flag, read_body
+from ._session_expiry import ensure_expiry
+from ._streams import open_store
 
 ORCHESTRATOR = "agent_run"
 LONG_TOOL = "agent_long_tool"
@@ -38,6 +40,16 @@ REPAIR_PROMPT = ("Your answer does not match the required JSON schema ({error}).
                  "value that matches the schema.")
 
 bp = df.Blueprint()
+
+
+def run_limits(agent: Agent) -> dict[str, Any]:
+    """The limits a run of ``agent`` starts with: the definition's own, else the settings."""
+    config = settings.load()
+    return {
+        "max_steps": agent.max_steps or config.agent_max_steps,
+        "approval_timeout_seconds": agent.approval_timeout_seconds or config.approval_timeout_seconds,
+        "session_token_budget": agent.session_token_budget or config.session_token_budget,
+    }
 
 
 def approval_event(call_id: str) -> str:
@@ -367,15 +379,12 @@ async def start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient
     try:
         agent = get_agent(req.route_params["agent"])
         request = parse_run_request(req)
-        config = settings.load()
         run_id = uuid.uuid4().hex
         await client.start_new(ORCHESTRATOR, run_id, {
-            "agent": agent.name, "session_id": request.session_id, "message": request.message,
-            "response_format": request.response_format, "max_steps": config.agent_max_steps,
-            "approval_timeout_seconds": config.approval_timeout_seconds,
-            "session_token_budget": config.session_token_budget,
+            **run_limits(agent), "agent": agent.name, "session_id": request.session_id,
+            "message": request.message, "response_format": request.response_format,
         })
-        await ensure_expiry(client, agent.name, request.session_id, config.session_ttl_days * 86400)
+        await ensure_expiry(client, agent.name, request.session_id, settings.load().session_ttl_days * 86400)
         origin = _origin(req)
         if request.wait:
             view = await _wait(client, run_id, origin, request.timeout)

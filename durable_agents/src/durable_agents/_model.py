@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 import openai
 
-from .errors import AgentError
-from .settings import Settings
+from ._errors import AgentError
+from ._settings import Settings
 
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 ProviderKind = Literal["azure-openai", "openai-compatible", "offline"]

@@ -1,6 +1,6 @@
 """A small client for the agent API that follows a run's stream and survives dropped connections.
 
-    from agents.client import AgentClient
+    from durable_agents import AgentClient
     with AgentClient("http://127.0.0.1:7071") as client:
         run = client.start("assistant", "What is 6 * 7?", session_id="demo")
         print(client.follow(run["run_id"], on_event=print).text)

@@ -11,8 +11,8 @@ import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 
-from ..errors import AgentError
-from ..settings import Settings
+from .._errors import AgentError
+from .._settings import Settings
 from .base import Entry, StreamStore, check_event
 
 MAX_EVENTS = 100_000

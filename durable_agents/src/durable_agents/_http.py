@@ -7,7 +7,7 @@ from typing import Any
 
 import azure.functions as func
 
-from .errors import AgentError
+from ._errors import AgentError
 
 MAX_BODY_BYTES = 256 * 1024
 

@@ -13,11 +13,13 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from . import model, session, settings
-from .catalogue import get_agent
-from .errors import AgentError
-from .streams import open_store
-from .streams.publisher import Publisher
+from . import _model as model
+from . import _session as session
+from . import _settings as settings
+from ._catalogue import get_agent
+from ._errors import AgentError
+from ._streams import open_store
+from ._streams.publisher import Publisher
 
 STREAM_ATTEMPTS = 3
 

@@ -17,9 +17,9 @@ import azure.durable_functions as df
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import JSONResponse, Request, StreamingResponse
 
-from agents.errors import AgentError
-from agents.streams import FINAL_TYPES, Entry, StreamStore, open_store
-from orchestrations.agent_run import CANCELED_MESSAGE, ORCHESTRATOR
+from ._agent_run import CANCELED_MESSAGE, ORCHESTRATOR
+from ._errors import AgentError
+from ._streams import FINAL_TYPES, Entry, StreamStore, open_store
 
 HEARTBEAT_SECONDS = 5.0
 MAX_WAIT_SECONDS = 30.0

@@ -2,40 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import azure.durable_functions as df
+from pydantic import BaseModel, Field
 
-from agents.catalogue import TRIAGE_SCHEMA
-from agents.errors import AgentError
-from orchestrations.agent_calls import call_agent, set_progress
+import durable_agents
+from durable_agents import workflow
 
-ORCHESTRATOR = "workflow_triage"
+from ..agents import TRIAGE_SCHEMA
+from .progress import set_progress
+
 ROUTES = {"billing": "billing", "technical": "technical", "general": "assistant"}
-bp = df.Blueprint()
 
 
-def parse_input(body: dict[str, Any]) -> dict[str, Any]:
-    message = body.get("message")
-    if not isinstance(message, str) or not message.strip():
-        raise AgentError("MissingMessage", 'triage needs {"message": "..."}')
-    return {"message": message}
+class TriageInput(BaseModel):
+    message: str = Field(min_length=1, pattern=r"\S")
 
 
-@bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR)
+@workflow("triage", input=TriageInput)
 def workflow_triage(context: df.DurableOrchestrationContext):
     """Classify, then answer with the right specialist; spam gets no answer at all."""
-    message = context.get_input()["input"]["message"]
-    run_id, task = call_agent(context, "classifier", message, "classify", TRIAGE_SCHEMA)
-    runs = [run_id]
+    message = context.get_input()["message"]
+    task = durable_agents.run(context, "classifier", message, response_format=TRIAGE_SCHEMA, tag="classify")
+    runs = [task.run_id]
     set_progress(context, "classify", runs)
     verdict = (yield task)["structured"]
     if verdict["category"] == "spam":
         set_progress(context, "done", runs)
         return {"category": "spam", "reason": verdict["reason"], "rejected": True, "answer": None, "runs": runs}
     specialist = ROUTES[verdict["category"]]
-    run_id, task = call_agent(context, specialist, message, "answer")
-    runs.append(run_id)
+    task = durable_agents.run(context, specialist, message, tag="answer")
+    runs.append(task.run_id)
     set_progress(context, "answer", runs, category=verdict["category"])
     answer = (yield task)["response"]
     set_progress(context, "done", runs, category=verdict["category"])

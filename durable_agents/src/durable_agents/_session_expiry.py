@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import azure.durable_functions as df
 
-from agents import session
+from . import _session as session
 
 ORCHESTRATOR = "session_expiry"
 ACTIVE = {"Pending", "Running", "ContinuedAsNew", "Suspended"}

@@ -2,35 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import azure.durable_functions as df
+from pydantic import BaseModel, Field
 
-from agents.errors import AgentError
-from orchestrations.agent_calls import call_agent, set_progress
+import durable_agents
+from durable_agents import workflow
 
-ORCHESTRATOR = "workflow_chain"
-bp = df.Blueprint()
-
-
-def parse_input(body: dict[str, Any]) -> dict[str, Any]:
-    topic = body.get("topic")
-    if not isinstance(topic, str) or not topic.strip():
-        raise AgentError("MissingTopic", 'chain needs {"topic": "..."}')
-    return {"topic": topic}
+from .progress import set_progress
 
 
-@bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR)
+class ChainInput(BaseModel):
+    topic: str = Field(min_length=1, pattern=r"\S")
+
+
+@workflow("chain", input=ChainInput)
 def workflow_chain(context: df.DurableOrchestrationContext):
     """Research a topic, write it up, edit the draft."""
-    topic = context.get_input()["input"]["topic"]
+    topic = context.get_input()["topic"]
     runs: list[str] = []
     outputs: dict[str, str] = {}
     message = f"Topic: {topic}"
     for stage, agent, lead in (("research", "researcher", "Notes to write from:\n"),
                                ("draft", "writer", "Draft to edit:\n"), ("final", "editor", "")):
-        run_id, task = call_agent(context, agent, message, stage)
-        runs.append(run_id)
+        task = durable_agents.run(context, agent, message, tag=stage)
+        runs.append(task.run_id)
         set_progress(context, stage, runs)
         outputs[stage] = (yield task)["response"]
         message = f"{lead}{outputs[stage]}"

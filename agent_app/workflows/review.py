@@ -9,45 +9,40 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 
 import azure.durable_functions as df
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt
 
-from agents.errors import AgentError
-from orchestrations.agent_calls import call_agent, set_progress
+import durable_agents
+from durable_agents import workflow
 
-ORCHESTRATOR = "workflow_review"
+from .progress import set_progress
+
 EVENT = "review"
 MAX_ROUNDS = 3
-bp = df.Blueprint()
 
 
-def parse_input(body: dict[str, Any]) -> dict[str, Any]:
-    brief = body.get("brief")
-    if not isinstance(brief, str) or not brief.strip():
-        raise AgentError("MissingBrief", 'review needs {"brief": "...", "timeout_seconds"?: number}')
-    timeout = body.get("timeout_seconds", 86400)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 1 <= timeout <= 30 * 86400:
-        raise AgentError("InvalidTimeout", "timeout_seconds must be between 1 and 2592000")
-    return {"brief": brief, "timeout_seconds": timeout}
+class ReviewInput(BaseModel):
+    brief: str = Field(min_length=1, pattern=r"\S")
+    timeout_seconds: StrictInt | StrictFloat = Field(86400, ge=1, le=30 * 86400)
 
 
-def check_event(name: str, body: Any) -> None:
-    """A review decision must say whether the draft is approved."""
-    if name == EVENT and (not isinstance(body, dict) or not isinstance(body.get("approved"), bool)
-                          or not isinstance(body.get("feedback", ""), str)):
-        raise AgentError("InvalidReview", 'the review event is {"approved": true|false, "feedback"?: "..."}')
+class Review(BaseModel):
+    """A person's decision on a draft."""
+
+    approved: StrictBool
+    feedback: str = ""
 
 
-@bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR)
+@workflow("review", input=ReviewInput, events={EVENT: Review})
 def workflow_review(context: df.DurableOrchestrationContext):
     """Draft, wait for a person's review, revise; approved, or escalated."""
-    spec = context.get_input()["input"]
+    spec = context.get_input()
     runs: list[str] = []
     message, draft = f"Brief: {spec['brief']}", ""
     for round_number in range(1, MAX_ROUNDS + 1):
-        run_id, task = call_agent(context, "writer", message, f"draft-{round_number}")
-        runs.append(run_id)
+        task = durable_agents.run(context, "writer", message, tag=f"draft-{round_number}")
+        runs.append(task.run_id)
         set_progress(context, "drafting", runs, round=round_number)
         draft = (yield task)["response"]
         deadline = context.current_utc_datetime + timedelta(seconds=spec["timeout_seconds"])

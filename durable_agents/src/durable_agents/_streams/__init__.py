@@ -6,7 +6,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from .. import settings as settings_module
+from .. import _settings as settings_module
 from .base import EVENT_TYPES, FINAL_TYPES, Entry, StreamStore
 from .embedded import EmbeddedStore
 from .redis_store import RedisStore, client_from_settings

@@ -1,1 +1,0 @@
-"""Orchestrator functions and their HTTP starters, one module per pattern."""
