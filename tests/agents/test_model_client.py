@@ -11,6 +11,7 @@ from azure.core.credentials import AccessToken
 
 from durable_agents import _model as model
 from durable_agents import _settings as settings
+from tests.agents.helpers import wait_run
 from tests.fixtures.model_server import ModelServer
 from tests.fixtures.processes import REPO, Devhost
 
@@ -81,6 +82,21 @@ def test_with_no_model_configured_devhost_serves_its_offline_model(tmp_path: Pat
             body = api.post("/agents/assistant/run", json={"message": "please calculate 6*7"}).json()
             assert [s["name"] for s in body["steps"]] == ["assistant", "calculate", "assistant"]
             assert body["response"] == "[offline model] The tool returned: 42"
+            # A request that plainly fits a tool calls it without naming it, with arguments from the message.
+            body = api.post("/agents/assistant/run", json={"message": "what is 12*31?", "session_id": "s1"}).json()
+            assert body["response"] == "[offline model] The tool returned: 372"
+            body = api.post("/agents/assistant/run", json={"message": "how many primes are below 100?"}).json()
+            assert body["response"] == "[offline model] The tool returned: 25"
+            body = api.post("/agents/assistant/run",
+                            json={"message": "And what did I ask before?", "session_id": "s1"}).json()
+            assert body["response"] == '[offline model] Before this you asked: "what is 12*31?"'
+            body = api.post("/agents/assistant/run", json={"message": "email ada@example.com that it is ready",
+                                                           "wait": False}).json()
+            pending = wait_run(api, body["run_id"], {"awaiting_approval"})["pending_approval"]
+            assert (pending["tool"], pending["arguments"]) == (
+                "send_email", {"to": "ada@example.com", "subject": "it is ready", "body": "it is ready"})
+            body = api.post("/agents/assistant/run", json={"message": "tell me about durable functions"}).json()
+            assert body["response"] == "[offline model] You said: tell me about durable functions"
             schema = {"type": "object", "properties": {"ok": {"type": "boolean"}, "n": {"type": "integer"}},
                       "required": ["ok", "n"]}
             body = api.post("/agents/assistant/run", json={"message": "json please", "response_format": schema})

@@ -18,14 +18,18 @@ APP = Path(__file__).parent / "app"
 TERMINAL = {"Completed", "Failed", "Terminated"}
 
 
-@pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devhost]:
-    tmp = tmp_path_factory.mktemp("devhost")
+def serve_test_app(tmp: Path) -> Devhost:
+    """devhost on the test app, with a state folder of its own for the app's marker files."""
     state = tmp / "state"
     state.mkdir()
     server = Devhost(app_dir=APP, data_dir=tmp / "data", env={"TEST_STATE_DIR": str(state)})
     server.env["TEST_BASE_URL"] = server.url
-    server.start()
+    return server.start()
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devhost]:
+    server = serve_test_app(tmp_path_factory.mktemp("devhost"))
     yield server
     server.stop()
 

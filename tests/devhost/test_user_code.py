@@ -14,17 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.devhost.test_durable import APP, wait
+from tests.devhost.test_durable import serve_test_app, wait
 from tests.fixtures.processes import Devhost
 
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[Devhost]:
-    state = tmp_path / "state"
-    state.mkdir()
-    server = Devhost(app_dir=APP, data_dir=tmp_path / "data", env={"TEST_STATE_DIR": str(state)})
-    server.env["TEST_BASE_URL"] = server.url
-    server.start()
+    """A host per test: the tests here hold its threads."""
+    server = serve_test_app(tmp_path)
     yield server
     server.stop()
 

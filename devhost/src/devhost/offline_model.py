@@ -2,8 +2,10 @@
 
 It is not a language model: answers are canned and deterministic, and every one says it comes from the
 offline model. It follows the Chat Completions protocol closely enough to exercise an app end to end:
-streaming, tool calls (made when the last user message names a tool), and JSON that matches a
-``response_format`` schema.
+streaming, tool calls, and JSON that matches a ``response_format`` schema. It calls a tool when the last user
+message plainly fits one: it names the tool, shares words with the tool's name and description, or holds what the
+tool's parameters describe (an arithmetic expression, an email address); the arguments come from the message.
+Asked what was asked before, it answers from the conversation it is sent.
 """
 
 from __future__ import annotations
@@ -53,24 +55,95 @@ def _value(schema: dict[str, Any]) -> Any:
     return f"{LABEL} text"[: schema.get("maxLength") or None]
 
 
+_WORD = re.compile(r"[a-z]+")
+_EXPRESSION = re.compile(r"[(\s]*-?\d+(?:\.\d+)?(?:\s*(?:\*\*|//|[-+*/%^])\s*\(*\s*-?\d+(?:\.\d+)?\s*\)*)+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_ASKED_BEFORE = re.compile(r"\b(ask|asked|say|said)\b.*\b(before|earlier|previously|first)\b", re.I)
+_STOP = {"the", "and", "for", "with", "that", "this", "what", "when", "who", "how", "are", "was", "you", "your",
+         "please", "can", "could", "would", "about", "from", "into", "than", "then", "there", "them", "they", "its",
+         "all", "any", "one", "not", "but", "use", "e.g."}
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOP}
+
+
+def _stems(words: set[str]) -> set[str]:
+    """Words without a plural or verb ending, so that "primes" meets "prime" and "emails" meets "email"."""
+    return {re.sub(r"(ing|es|s)$", "", w) or w for w in words}
+
+
+def _described(tool: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """(stems of the tool's name, stems of its description and its parameters' descriptions)."""
+    fn = tool.get("function") or {}
+    props = ((fn.get("parameters") or {}).get("properties") or {}).values()
+    text = " ".join([fn.get("description") or "", *(str(p.get("description") or "") for p in props)])
+    return _stems(_words(fn.get("name", "").replace("_", " "))), _stems(_words(text))
+
+
+def _fit(tool: dict[str, Any], text: str) -> int:
+    """How plainly ``text`` asks for ``tool``: 0 for not at all."""
+    name = (tool.get("function") or {}).get("name", "")
+    named, described = _described(tool)
+    said = _stems(_words(text))
+    score = (10 if name and name in text else 0) + 2 * len(said & named) + len(said & described)
+    if _EXPRESSION.search(text) and described & {"arithmetic", "expression", "calculate", "math"}:
+        score += 5
+    if _EMAIL.search(text) and (named | described) & {"email", "mail", "recipient", "address"}:
+        score += 5
+    return score
+
+
+def _choose(tools: list[dict[str, Any]], text: str) -> dict[str, Any] | None:
+    """The tool the message plainly fits best (the first on a tie), if any fits well enough."""
+    best, score = None, 1
+    for tool in tools:
+        fit = _fit(tool, text)
+        if fit > score:
+            best, score = tool, fit
+    return best
+
+
 def _arguments(tool: dict[str, Any], text: str) -> dict[str, Any]:
-    """Arguments for a tool, taken from the user's words where the types allow."""
+    """Arguments for a tool, taken from the user's words where the types and descriptions allow."""
     params = (tool.get("function") or {}).get("parameters") or {}
-    numbers = re.findall(r"-?\d+(?:\.\d+)?", text)
     name = tool["function"]["name"]
-    rest = text.split(name, 1)[-1].strip(" :,.") or text
-    args = {}
+    email = _EMAIL.search(text)
+    expression = _EXPRESSION.search(text)
+    rest = text.split(name, 1)[-1] if name in text else text
+    if email:
+        rest = rest.replace(email.group(0), "")
+    rest = re.sub(r"\s+", " ", rest)
+    rest = re.sub(r"^\W*((send|email|mail|write|tell)\b\W*)?((to|for|of|that|saying)\b)?\W*", "", rest, flags=re.I)
+    said = re.search(r"\b(saying|that)\b|:", rest)
+    rest = (rest[said.end():] if said else rest).strip(" :,.?!") or text
+    numbers = re.findall(r"-?\d+(?:\.\d+)?", text)
+    args: dict[str, Any] = {}
     for key, sub in (params.get("properties") or {}).items():
         if key not in (params.get("required") or []):
             continue
-        kind = sub.get("type")
+        kind, about = sub.get("type"), f"{key} {sub.get('description') or ''}".lower()
         if kind in ("integer", "number") and numbers:
             args[key] = int(float(numbers[0])) if kind == "integer" else float(numbers[0])
         elif kind == "string" and "enum" not in sub:
-            args[key] = rest
+            if email and re.search(r"\b(to|recipient|address|email)\b", about):
+                args[key] = email.group(0)
+            elif expression and re.search(r"arithmetic|expression|math", about):
+                args[key] = expression.group(0).strip()
+            elif re.search(r"\b(subject|title)\b", about):
+                args[key] = rest[:60]
+            else:
+                args[key] = rest
         else:
             args[key] = _value(sub)
     return args
+
+
+def _asked_before(messages: list[dict[str, Any]]) -> str:
+    earlier = [m.get("content") for m in messages[:-1] if m.get("role") == "user" and isinstance(m.get("content"), str)]
+    if not earlier:
+        return f"{LABEL} You have not asked anything before this in our conversation."
+    return f"{LABEL} Before this you asked: " + "; ".join(f'"{text[:200]}"' for text in earlier[-3:])
 
 
 def _reply(body: dict[str, Any]) -> dict[str, Any]:
@@ -80,12 +153,15 @@ def _reply(body: dict[str, Any]) -> dict[str, Any]:
     content = last.get("content") if isinstance(last.get("content"), str) else json.dumps(last.get("content"))
     content = content or ""
     if last.get("role") == "user":
-        for tool in body.get("tools") or []:
-            name = (tool.get("function") or {}).get("name", "")
-            if name and name in content:
-                call = {"id": f"call_{uuid.uuid4().hex[:12]}", "type": "function",
-                        "function": {"name": name, "arguments": json.dumps(_arguments(tool, content))}}
-                return {"role": "assistant", "content": None, "tool_calls": [call]}
+        tool = _choose(body.get("tools") or [], content)
+        if tool is not None:
+            # The id is derived from the conversation, so that the same request gets the same answer.
+            digest = uuid.uuid5(uuid.NAMESPACE_URL, json.dumps(messages, sort_keys=True)).hex[:12]
+            call = {"id": f"call_{digest}", "type": "function",
+                    "function": {"name": tool["function"]["name"], "arguments": json.dumps(_arguments(tool, content))}}
+            return {"role": "assistant", "content": None, "tool_calls": [call]}
+        if _ASKED_BEFORE.search(content):
+            return {"role": "assistant", "content": _asked_before(messages)}
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
         return {"role": "assistant", "content": json.dumps(_value((fmt.get("json_schema") or {}).get("schema") or {}))}

@@ -43,6 +43,7 @@ class Agent:
     session_token_budget: int | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "tools", tuple(self.tools))  # a list reads naturally in a definition
         if not _NAME.fullmatch(self.name):
             raise ValueError(f"agent name {self.name!r}: use 1-40 lowercase letters, digits, '-' or '_'")
         names = [t.name for t in self.tools]
