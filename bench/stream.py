@@ -36,7 +36,6 @@ from durable_agents._streams.embedded import EmbeddedStore  # noqa: E402
 from durable_agents._streams.publisher import Publisher  # noqa: E402
 from durable_agents._streams.redis_store import RedisStore  # noqa: E402
 from durable_agents.client import parse_sse  # noqa: E402
-
 from tests.fixtures.model_server import ModelServer  # noqa: E402
 from tests.fixtures.processes import REPO, Devhost  # noqa: E402
 from tests.fixtures.redis_server import RedisServer  # noqa: E402

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 from durable_agents._settings import SETTINGS
-
 from tests.infra.bicep import read
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,11 +7,11 @@ import socket
 
 import pytest
 import redis
-from durable_agents._streams.redis_store import MAX_BLOCK_SECONDS, RedisStore, client_from_settings
 from redis_entraid.cred_provider import EntraIdCredentialsProvider
 
 from durable_agents import AgentError
 from durable_agents import _settings as settings
+from durable_agents._streams.redis_store import MAX_BLOCK_SECONDS, RedisStore, client_from_settings
 
 
 def load(monkeypatch: pytest.MonkeyPatch, **values: str) -> settings.Settings:

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from durable_agents.client import AgentClient, Assembler, parse_sse
 
+from durable_agents.client import AgentClient, Assembler, parse_sse
 from tests.fixtures.model_server import ModelServer
 from tests.fixtures.processes import REPO, Devhost
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import redis
-from durable_agents._streams import StreamStore, open_store
-from durable_agents._streams.publisher import Publisher
 
 from durable_agents import _settings as settings
+from durable_agents._streams import StreamStore, open_store
+from durable_agents._streams.publisher import Publisher
 
 
 def with_store(store_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch, body) -> None:

@@ -11,7 +11,6 @@ import os
 
 import azure.durable_functions as df
 import azure.functions as func
-from openai import AsyncOpenAI
 
 # The OpenAI Agents SDK (PyPI openai-agents), not this repository's agents/ (ruff sorts it as first-party).
 from agents import (
@@ -21,6 +20,7 @@ from agents import (
     set_default_openai_client,
     set_tracing_disabled,
 )
+from openai import AsyncOpenAI
 
 # Nothing may be sent anywhere but the configured model (no tracing export). OPENAI_API picks the API the
 # model calls use: "chat_completions" or the SDK's default, "responses".
