@@ -7,6 +7,7 @@ anything written against the documented API work unchanged.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from .instance import TERMINAL, Instance
 from .status import status_body
 
 Handler = Callable[..., Awaitable[Response]]
+log = logging.getLogger("devhost.durable")
 _HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,49}")
 RUNTIME_STATUSES = ("Pending", "Running", "Completed", "ContinuedAsNew", "Failed", "Terminated",
                     "Suspended")
@@ -50,15 +52,40 @@ def _time(request: Request, name: str) -> str | None:
         raise BadRequest(f"{name} must be an ISO 8601 time, got {value!r}") from exc
 
 
+MAX_BODY_BYTES = 16 * 1024 * 1024
+_LARGEST_INTEGER = 2**31 - 1
+
+
 async def _json_body(request: Request) -> str | None:
-    """The body as JSON text (None when empty); anything that is not JSON is rejected."""
+    """The body as JSON text (None when empty); what is not JSON, or could not be stored, is rejected."""
     raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest(f"the request body is over {MAX_BODY_BYTES // (1024 * 1024)} MB", "BodyTooLarge", 413)
     if not raw.strip():
         return None
     try:
-        return json.dumps(json.loads(raw))
-    except ValueError as exc:
+        value = json.loads(raw)
+        # Written out unescaped once, so that a lone surrogate (valid JSON, not Unicode text) shows itself.
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise BadRequest("the request body's JSON is nested too deeply", "InvalidJson") from None
+    except UnicodeEncodeError:
+        raise BadRequest("the request body holds a lone surrogate (\\ud800-\\udfff), which is not Unicode text",
+                         "InvalidJson") from None
+    except ValueError as exc:  # not JSON, or NaN/Infinity, which JSON does not have
         raise BadRequest(f"the request body must be JSON: {exc}", "InvalidJson") from exc
+    return json.dumps(value)
+
+
+def _integer(value: str | None, name: str) -> int:
+    """A non-negative integer parameter (0 when absent)."""
+    try:
+        number = int(value or 0)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, got {value!r}") from None
+    if not 0 <= number <= _LARGEST_INTEGER:
+        raise BadRequest(f"{name} must be between 0 and {_LARGEST_INTEGER}, got {value}")
+    return number
 
 
 def _operation_input(body: str | None) -> str | None:
@@ -78,6 +105,19 @@ def _operation_input(body: str | None) -> str | None:
         except ValueError:
             pass
     return body
+
+
+def _seconds(value: str | None) -> float | None:
+    """``?timeout=``: seconds to wait for the output, checked before anything starts."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise BadRequest(f"timeout must be a number of seconds, got {value!r}") from None
+    if not 0 <= seconds <= 3600:  # NaN fails this too
+        raise BadRequest(f"timeout must be between 0 and 3600 seconds, got {value!r}")
+    return seconds
 
 
 class ManagementApi:
@@ -119,6 +159,9 @@ class ManagementApi:
                 return await handler(request, self.hub_of(request), **params)
             except BadRequest as exc:
                 return error_response(exc.status, exc.code, str(exc))
+            except Exception as exc:  # devhost's own failure: still an answer in the API's shape
+                log.exception("devhost: the management API failed on %s %s", request.method, path)
+                return error_response(500, "InternalError", f"devhost failed on this call: {type(exc).__name__}: {exc}")
         if allowed:
             return error_response(405, "MethodNotAllowed",
                                   f"{request.method} is not supported here; use {', '.join(allowed)}")
@@ -148,19 +191,15 @@ class ManagementApi:
             message = f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
             return error_response(400, "OrchestratorNotFound", message, ExceptionMessage=message)
         input_text = await _json_body(request)
+        timeout = _seconds(request.query_params.get("timeout"))
         iid = iid or uuid.uuid4().hex
         try:
             await self.engine.start_instance(hub, function.durable_name(), iid, input_text,
                                              request.query_params.get("version"))
         except Conflict as exc:
             return error_response(409, "InstanceExists", str(exc))
-        timeout = request.query_params.get("timeout")
         if timeout:
-            try:
-                seconds = float(timeout)
-            except ValueError as exc:
-                raise BadRequest(f"timeout must be a number of seconds, got {timeout!r}") from exc
-            if await self.engine.wait(hub, iid, seconds):
+            if await self.engine.wait(hub, iid, timeout):
                 inst = self._instance(hub, iid)
                 return Response(inst.output or "null", status_code=200, media_type="application/json")
         payload = self._payload(request, hub, iid)
@@ -205,13 +244,8 @@ class ManagementApi:
     async def list_instances(self, request: Request, hub: str, newest_first: bool = False) -> Response:
         """One page of instance statuses, oldest first (or ``newest_first``), as filtered by the query."""
         where, args = self._filters(request)
-        try:
-            top = int(request.query_params.get("top") or 0)
-            start = int(request.headers.get("x-ms-continuation-token") or 0)
-        except ValueError as exc:
-            raise BadRequest("top and x-ms-continuation-token must be integers") from exc
-        if top < 0 or start < 0:
-            raise BadRequest("top and x-ms-continuation-token must not be negative")
+        top = _integer(request.query_params.get("top"), "top")
+        start = _integer(request.headers.get("x-ms-continuation-token"), "x-ms-continuation-token")
         # One row past the page says whether another page follows.
         rows = self.engine.store.query_instances(hub, where, args, limit=top + 1 if top else None, offset=start,
                                                  newest_first=newest_first)
