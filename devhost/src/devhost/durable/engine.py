@@ -72,7 +72,6 @@ class _EpisodeJob:
     """An episode handed to user code: what it was given, to commit with its outcome."""
 
     inst: Instance
-    batch: list[Event]
     held: list[_Item]
     now: datetime
     suspended: bool
@@ -523,11 +522,11 @@ class Engine:
             self._refuse(inst, held, now)
             return
         inst.status = "Running"
-        job = _EpisodeJob(inst, [item.event for item in held], held, now, suspended, self._generation)
+        job = _EpisodeJob(inst, held, now, suspended, self._generation)
         self._busy.add(inst.key)
         self._held.extend((inst.key, item) for item in held)
         fn = self.functions.orchestrators.get(inst.name.lower())
-        run = functools.partial(run_episode, inst, job.batch, fn and fn.user_function, now)
+        run = functools.partial(run_episode, inst, [item.event for item in held], fn and fn.user_function, now)
         self._after.append(lambda: self._hand_off(run, lambda outcome: self._finish_episode(job, outcome)))
 
     def _refuse(self, inst: Instance, held: list[_Item], now: datetime) -> None:
