@@ -22,6 +22,10 @@ def error_response(error: AgentError) -> func.HttpResponse:
     return json_response({"error": {"code": error.code, "message": error.message}}, error.status)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def read_body(req: func.HttpRequest) -> dict[str, Any] | str | None:
     """The request body: a JSON object, the text of a text/plain body, or None when empty."""
     raw = req.get_body() or b""
@@ -37,7 +41,13 @@ def read_body(req: func.HttpRequest) -> dict[str, Any] | str | None:
     if content_type == "text/plain":
         return text
     try:
-        body = json.loads(text)
+        body = json.loads(text, parse_constant=_no_constant)
+        # Written out unescaped once, so that a lone surrogate (valid JSON, not Unicode text) shows itself.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise AgentError("InvalidJson", "the body's JSON is nested too deeply") from None
+    except UnicodeEncodeError:
+        raise AgentError("InvalidJson", "the body holds a lone surrogate (U+D800-U+DFFF), not text") from None
     except ValueError as exc:
         raise AgentError("InvalidJson", f"the body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):

@@ -29,7 +29,7 @@ SWEEP_EVERY = 500
 def parse_cursor(cursor: str | None) -> int:
     if cursor in (None, "", "0", "0-0"):
         return 0
-    if not str(cursor).isdigit():
+    if not str(cursor).isdigit() or len(str(cursor)) > 18:  # SQLite's integers are 64-bit
         raise ValueError(f"invalid cursor {cursor!r}: the embedded store's cursors are positive integers")
     return int(cursor)
 

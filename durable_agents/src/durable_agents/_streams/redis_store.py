@@ -80,7 +80,7 @@ class RedisStore(StreamStore):
 
     async def read(self, run_id: str, after: str | None, block: float = 0.0, limit: int = 1000) -> list[Entry]:
         start = after or "0-0"
-        if not _CURSOR.fullmatch(start):
+        if not _CURSOR.fullmatch(start) or any(int(part) >= 2**64 for part in start.split("-")):
             raise ValueError(f"invalid cursor {after!r}: Redis stream cursors look like 1700000000000-0")
         key = self._key(run_id)
         if block > 0:
