@@ -41,7 +41,6 @@ from .versioning import Versioning
 
 log = logging.getLogger("devhost.durable")
 Key = tuple[str, str]
-ACTIVE = frozenset({"Pending", "Running", "Suspended"})
 _activity_converter = meta.get_binding_registry().get("activityTrigger")  # type: ignore[union-attr]
 
 
