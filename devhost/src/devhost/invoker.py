@@ -29,19 +29,18 @@ class Invoker:
         """Call ``fn`` with keyword arguments and return its result (exceptions propagate)."""
         if is_async:
             return await fn(**kwargs)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(self._run, fn, kwargs))
+        return await self.submit(functools.partial(fn, **kwargs))
 
     def submit(self, fn: Callable[[], Any]) -> asyncio.Future[Any]:
         """Start the sync ``fn`` on the pool now; the future is the event loop's."""
-        return asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(self._run, fn, {}))
+        return asyncio.get_running_loop().run_in_executor(self._pool, self._run, fn)
 
-    def _run(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    def _run(self, fn: Callable[[], Any]) -> Any:
         # Counted by the thread itself: a caller that stops waiting (a cancelled task) does not end the call.
         with self._lock:
             self.busy += 1
         try:
-            return fn(**kwargs)
+            return fn()
         finally:
             with self._lock:
                 self.busy -= 1

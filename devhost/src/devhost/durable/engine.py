@@ -368,10 +368,7 @@ class Engine:
             task_id = scheduled["EventId"]
             if scheduled["EventType"] == EventType.TASK_SCHEDULED:
                 kind = "http" if scheduled["Name"] == HTTP_ACTIVITY else "activity"
-                seq = self.store.add_task(hub, inst.id, inst.execution, task_id, kind, scheduled["Name"],
-                                          scheduled.get("Input"))
-                row_ = (seq, hub, inst.id, inst.execution, task_id, kind, scheduled["Name"], scheduled.get("Input"))
-                self._after.append(lambda row_=row_: self._start_task(*row_))
+                self._schedule_task(inst, task_id, kind, scheduled["Name"], scheduled.get("Input"))
                 continue
             child = self.store.instance(hub, scheduled["InstanceId"])
             if child is not None and child["status"] == "Failed":
@@ -587,9 +584,7 @@ class Engine:
         self._append(inst, out.events)
         hub = inst.hub
         for kind, task_id, name, input_text in out.tasks:
-            seq = self.store.add_task(hub, inst.id, inst.execution, task_id, kind, name, input_text)
-            row = (seq, hub, inst.id, inst.execution, task_id, kind, name, input_text)
-            self._after.append(lambda row=row: self._start_task(*row))
+            self._schedule_task(inst, task_id, kind, name, input_text)
         for fire_at, fired in out.timers:
             seq = self.store.add_timer(hub, inst.id, inst.execution, fire_at, json.dumps(fired))
             args = (seq, hub, inst.id, inst.execution, fire_at, fired)
@@ -623,6 +618,12 @@ class Engine:
         self.store.save_instance(inst.row())
         if inst.is_terminal:
             self._finished(inst)
+
+    def _schedule_task(self, inst: Instance, task_id: int, kind: str, name: str, input_text: str | None) -> None:
+        """Store an activity (or built-in HTTP call) to run; it starts once the turn has committed."""
+        seq = self.store.add_task(inst.hub, inst.id, inst.execution, task_id, kind, name, input_text)
+        row = (seq, inst.hub, inst.id, inst.execution, task_id, kind, name, input_text)
+        self._after.append(lambda: self._start_task(*row))
 
     def _continue_as_new(self, inst: Instance, input_text: str) -> None:
         self.store.clear_history(inst.hub, inst.id)
