@@ -73,7 +73,7 @@ def outbox_dir() -> Path:
     return Path(os.environ.get("OUTBOX_DIR") or Path(tempfile.gettempdir()) / "agents-outbox")
 
 
-@tool(requires_approval=True)
+@tool(requires_approval=True, idempotent=False)
 def send_email(to: Annotated[str, "recipient address"], subject: str, body: str) -> str:
     """Send an email (a person must approve it first). Written to the outbox folder as JSON."""
     if "@" not in to or len(to) > 254:

@@ -21,8 +21,9 @@ def test_health_and_catalogue(api: httpx.Client) -> None:
     agents = {a["name"]: a for a in api.get("/agents").json()["agents"]}
     tools = {t["name"]: t for t in agents["assistant"]["tools"]}
     assert tools["count_primes"]["long_running"] is True and tools["send_email"]["requires_approval"] is True
+    assert tools["send_email"]["idempotent"] is False
     assert tools["calculate"] == {"name": "calculate", "description": tools["calculate"]["description"],
-                                  "long_running": False, "requires_approval": False}
+                                  "long_running": False, "requires_approval": False, "idempotent": True}
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [

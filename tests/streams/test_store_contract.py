@@ -132,6 +132,21 @@ def test_a_step_knows_when_it_runs_again(store_settings, monkeypatch) -> None:
     with_store(store_settings, monkeypatch, body)
 
 
+def test_a_memo_keeps_its_first_value_until_it_expires(store_settings, monkeypatch) -> None:
+    async def body(store: StreamStore) -> None:
+        key = f"test:{new_run()}"
+        assert await store.recall(key) is None
+        # Concurrent writers all get the one value that was kept.
+        kept = await asyncio.gather(*(store.remember(key, {"writer": i}, 1) for i in range(20)))
+        assert len({k["writer"] for k in kept}) == 1
+        assert await store.recall(key) == kept[0]
+        await asyncio.sleep(2.1)
+        assert await store.recall(key) is None
+        assert await store.remember(key, {"writer": "late"}, 60) == {"writer": "late"}
+
+    with_store(store_settings, monkeypatch, body)
+
+
 def _write_from_another_process(path: str, run: str) -> None:
     async def main() -> None:
         from durable_agents._streams.embedded import EmbeddedStore

@@ -1,8 +1,11 @@
 """What the agent loop's activities do: one model call, one tool call, one compaction.
 
 Each runs as its own activity, so each is a durable step: once its result is recorded, a crash or
-restart never runs it again. The model step reads the conversation from the session entity itself,
-so orchestration history carries only the run's own messages.
+restart never runs it again. A step that finished but crashed before its result was recorded runs again;
+model and tool steps therefore journal their result in the stream store first, and a step that runs again
+returns the journaled result instead of asking the model (or running the tool) a second time. The model step
+reads the conversation from the session entity itself, so orchestration history carries only the run's own
+messages.
 """
 
 from __future__ import annotations
@@ -18,15 +21,22 @@ from . import _session as session
 from . import _settings as settings
 from ._catalogue import get_agent
 from ._errors import AgentError
-from ._streams import open_store
+from ._streams import StreamStore, open_store
 from ._streams.publisher import Publisher
 
 STREAM_ATTEMPTS = 3
+INTERRUPTED = ("error: {name} was interrupted by a crash and may or may not have taken effect; it is marked as not "
+               "safe to repeat, so it was not run again")
 
 SUMMARY_PROMPT = (
     "Summarise the conversation below for your own later reference: keep names, facts, decisions and open "
     "questions; drop pleasantries. Reply with the summary only."
 )
+
+
+async def _journal(store: StreamStore, key: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Keep a step's result as long as its run's stream, so that a re-run of the step finds it."""
+    return await store.remember(key, result, settings.load().stream_ttl_minutes * 60)
 
 
 async def read_session(client: df.DurableOrchestrationClient, agent: str, session_id: str) -> dict[str, Any] | None:
@@ -50,15 +60,20 @@ async def model_step(payload: dict[str, Any], client: df.DurableOrchestrationCli
     """One model call of a run, its text streamed to the run's stream: ``{"message", "usage", "finish_reason"}``.
 
     A stream that breaks off mid-answer is asked again (up to ``STREAM_ATTEMPTS`` times); each new attempt, and a
-    re-run of the whole step after a crash, first publishes ``step_restart`` so readers drop the partial text.
+    re-run of the whole step after a crash, first publishes ``step_restart`` so readers drop the partial text. A
+    re-run whose reply was journaled returns it without asking the model again.
     """
     agent = get_agent(payload["agent"])
-    state = await read_session(client, agent.name, payload["session_id"])
-    tools = [t.spec() for t in agent.tools] if payload.get("use_tools", True) else None
     run_id, step = payload["run_id"], payload["step"]
     store = open_store()
+    journal = f"step:{run_id}:{step}"
+    again = await store.step_started(run_id, step)
+    if again and (reply := await store.recall(journal)) is not None:
+        return reply
+    state = await read_session(client, agent.name, payload["session_id"])
+    tools = [t.spec() for t in agent.tools] if payload.get("use_tools", True) else None
     publisher = Publisher(store, run_id)
-    if await store.step_started(run_id, step):
+    if again:
         publisher.publish({"type": "step_restart", "step": step, "data": {"reason": "the step runs again"}})
 
     async def publish(text: str) -> None:
@@ -68,7 +83,7 @@ async def model_step(payload: dict[str, Any], client: df.DurableOrchestrationCli
     try:
         while True:
             try:
-                return await model.chat(
+                reply = await model.chat(
                     model.provider(settings.load()),
                     prompt(agent.name, state, payload["run_messages"]),
                     tools=tools,
@@ -76,6 +91,7 @@ async def model_step(payload: dict[str, Any], client: df.DurableOrchestrationCli
                     options=agent.model.as_kwargs(),
                     on_delta=publish,
                 )
+                break
             except model.StreamInterrupted as exc:
                 if attempt == STREAM_ATTEMPTS:
                     raise
@@ -84,6 +100,7 @@ async def model_step(payload: dict[str, Any], client: df.DurableOrchestrationCli
     finally:
         # The orchestrator publishes what follows this step only after it returns: the order holds.
         await publisher.flush()
+    return await _journal(store, journal, reply)
 
 
 def _run_tool(payload: dict[str, Any]) -> dict[str, Any]:
@@ -108,17 +125,27 @@ def _run_tool(payload: dict[str, Any]) -> dict[str, Any]:
 async def tool_step(payload: dict[str, Any]) -> dict[str, Any]:
     """Run one tool call (in a worker thread); a bad call becomes an error result the model can act on.
 
-    Unexpected exceptions of long-running tools propagate, so that their retry policy applies.
+    Unexpected exceptions of long-running tools propagate, so that their retry policy applies. A re-run whose
+    result was journaled returns it; a re-run of a tool declared ``idempotent=False`` that has no journaled
+    result is not run again but answers that it was interrupted.
     """
     run_id, step = payload["run_id"], payload["step"]
     store = open_store()
-    if await store.step_started(run_id, step):
-        await store.append(run_id, {"type": "step_restart", "step": step, "data": {"reason": "the step runs again"}})
+    journal = f"step:{run_id}:{step}"
     call = {"call_id": payload.get("call_id"), "name": payload["name"], "arguments": payload.get("arguments")}
+    if await store.step_started(run_id, step):
+        if (earlier := await store.recall(journal)) is not None:
+            return earlier
+        tool = get_agent(payload["agent"]).tool(payload["name"])
+        if tool is not None and not tool.idempotent:
+            result = {"content": INTERRUPTED.format(name=payload["name"]), "is_error": True}
+            await store.append(run_id, {"type": "tool_result", "step": step, "data": {**call, **result}})
+            return await _journal(store, journal, result)
+        await store.append(run_id, {"type": "step_restart", "step": step, "data": {"reason": "the step runs again"}})
     await store.append(run_id, {"type": "tool_call", "step": step, "data": call})
     result = await asyncio.to_thread(_run_tool, payload)
     await store.append(run_id, {"type": "tool_result", "step": step, "data": {**call, **result}})
-    return result
+    return await _journal(store, journal, result)
 
 
 async def publish_step(payload: dict[str, Any]) -> None:

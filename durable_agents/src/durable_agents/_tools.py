@@ -57,6 +57,7 @@ class Tool:
     requires_approval: bool = False
     timeout_seconds: float = 60.0
     max_attempts: int = 1
+    idempotent: bool = True
     required: tuple[str, ...] = field(default=())
 
     def spec(self) -> dict[str, Any]:
@@ -66,7 +67,7 @@ class Tool:
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "long_running": self.long_running,
-                "requires_approval": self.requires_approval}
+                "requires_approval": self.requires_approval, "idempotent": self.idempotent}
 
     def check_arguments(self, arguments: Any) -> dict[str, Any]:
         """The model's arguments, checked against the schema; an AgentError says what is wrong."""
@@ -110,8 +111,16 @@ def tool(
     requires_approval: bool = False,
     timeout_seconds: float = 60.0,
     max_attempts: int | None = None,
+    idempotent: bool = True,
 ) -> Any:
-    """Turn a typed function into a ``Tool``; its docstring's first paragraph describes it."""
+    """Turn a typed function into a ``Tool``; its docstring's first paragraph describes it.
+
+    Each call is a durable step: its result is journaled, and a call that runs again after a crash returns the
+    journaled result. ``idempotent=False`` marks a tool that must not run twice (it sends, pays, deletes): a call
+    interrupted by a crash before its result was journaled is then not run again, and the model is told so.
+    """
+    if not idempotent and (max_attempts or 1) > 1:
+        raise TypeError("a tool with idempotent=False runs at most once, so it cannot have max_attempts > 1")
 
     def build(target: Callable[..., Any]) -> Tool:
         hints = typing.get_type_hints(target, include_extras=True)
@@ -133,7 +142,8 @@ def tool(
             long_running=long_running,
             requires_approval=requires_approval,
             timeout_seconds=timeout_seconds,
-            max_attempts=max_attempts or (3 if long_running else 1),
+            max_attempts=max_attempts or (3 if long_running and idempotent else 1),
+            idempotent=idempotent,
             required=tuple(required),
         )
 

@@ -3,6 +3,9 @@
 An event is ``{"type", "data", "step"?}``. ``append`` returns the event's cursor; ``read(after=cursor)``
 returns exactly the events after it, in order, with no gaps and no duplicates, waiting up to ``block``
 seconds for the first one. A stream expires ``ttl`` after its last append.
+
+Beside the streams, the store keeps memos: small JSON values under a key, first writer wins, each with its own
+expiry. Steps journal their results in them and the HTTP API its idempotency keys.
 """
 
 from __future__ import annotations
@@ -59,6 +62,17 @@ class StreamStore(ABC):
     @abstractmethod
     async def step_started(self, run_id: str, step: str) -> bool:
         """Record that ``step`` has started; True when it had already started (this is a retry)."""
+
+    @abstractmethod
+    async def remember(self, key: str, value: Any, ttl: float) -> Any:
+        """Keep ``value`` under ``key`` for ``ttl`` seconds unless a live value is there; returns the value kept.
+
+        Atomic across processes: of concurrent calls with one key, all get the first writer's value.
+        """
+
+    @abstractmethod
+    async def recall(self, key: str) -> Any | None:
+        """The live value under ``key``, None when there is none."""
 
     @abstractmethod
     async def ttl(self, run_id: str) -> float | None:

@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL, seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS steps (run_id TEXT NOT NULL, step TEXT NOT NULL, PRIMARY KEY (run_id, step)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS memos (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at REAL NOT NULL) WITHOUT ROWID;
 """
 POLL_SECONDS = 0.005
 SWEEP_EVERY = 500
@@ -87,6 +88,7 @@ class EmbeddedStore(StreamStore):
         for run_id in expired:
             for table in ("events", "steps", "streams"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
+        self.db.execute("DELETE FROM memos WHERE expires_at < ?", (now,))
 
     def _live(self, run_id: str) -> bool:
         row = self.db.execute("SELECT expires_at FROM streams WHERE run_id=?", (run_id,)).fetchone()
@@ -124,6 +126,25 @@ class EmbeddedStore(StreamStore):
     async def step_started(self, run_id: str, step: str) -> bool:
         cur = self.db.execute("INSERT OR IGNORE INTO steps (run_id, step) VALUES (?,?)", (run_id, step))
         return cur.rowcount == 0
+
+    async def remember(self, key: str, value: Any, ttl: float) -> Any:
+        now = time.time()
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM memos WHERE key=? AND expires_at < ?", (key, now))
+            db.execute("INSERT OR IGNORE INTO memos (key, value, expires_at) VALUES (?,?,?)",
+                       (key, json.dumps(value), now + ttl))
+            kept = db.execute("SELECT value FROM memos WHERE key=?", (key,)).fetchone()[0]
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return json.loads(kept)
+
+    async def recall(self, key: str) -> Any | None:
+        row = self.db.execute("SELECT value FROM memos WHERE key=? AND expires_at >= ?", (key, time.time())).fetchone()
+        return json.loads(row[0]) if row else None
 
     async def ttl(self, run_id: str) -> float | None:
         row = self.db.execute("SELECT expires_at FROM streams WHERE run_id=?", (run_id,)).fetchone()

@@ -103,6 +103,20 @@ class RedisStore(StreamStore):
             created, _ = await pipe.execute()
         return not created
 
+    async def remember(self, key: str, value: Any, ttl: float) -> Any:
+        name = f"agents:memo:{key}"
+        text = json.dumps(value)
+        while True:
+            if await self.client.set(name, text, nx=True, ex=max(1, int(ttl))):
+                return value
+            kept = await self.client.get(name)
+            if kept is not None:  # else it expired since the SET: try again
+                return json.loads(kept)
+
+    async def recall(self, key: str) -> Any | None:
+        kept = await self.client.get(f"agents:memo:{key}")
+        return None if kept is None else json.loads(kept)
+
     async def ttl(self, run_id: str) -> float | None:
         seconds = await self.client.ttl(self._key(run_id))
         return None if seconds < 0 else float(seconds)
