@@ -88,6 +88,9 @@ async def agent_session(req: func.HttpRequest, client: df.DurableOrchestrationCl
             raise AgentError("SessionNotFound", f"agent {agent.name} has no session {session_id!r}", 404)
         if req.method == "GET":
             return json_response(state)
+        if state.get("queue"):
+            raise AgentError("SessionBusy", f"session {session_id!r} has runs in progress or queued "
+                             f"({', '.join(e['run_id'] for e in state['queue'])}); cancel them first", 409)
         await client.signal_entity(session.entity_id(agent.name, session_id), "reset")
         for _ in range(200):  # the reset is a signal: answer once it has been applied
             if await steps.read_session(client, agent.name, session_id) is None:

@@ -1,7 +1,8 @@
 """The agent loop: one orchestration instance per run (one user message to one agent).
 
 model call → tool calls (in parallel; approval first where a tool needs it) → model call … until the
-model answers without tool calls or the step limit is reached. Every model call and every tool call is
+model answers without tool calls or the step limit is reached. A run first waits for its session's turn
+(``_turns``), so turns on one session run one at a time. Every model call and every tool call is
 its own durable step. Only this run's new messages pass through the orchestration's history; the
 conversation itself stays in the session entity, which the run appends to when it finishes.
 """
@@ -27,8 +28,10 @@ from ._agent import Agent
 from ._catalogue import get_agent
 from ._errors import AgentError
 from ._http import error_response, json_response, query_flag, read_body
+from ._idempotency import once
 from ._session_expiry import ensure_expiry
 from ._streams import open_store
+from ._turns import enqueue, hand_on, leave, take_turn, wake
 
 ORCHESTRATOR = "agent_run"
 LONG_TOOL = "agent_long_tool"
@@ -66,6 +69,7 @@ class _Run:
         self.steps: list[dict[str, Any]] = []
         self.usage = dict.fromkeys(session.USAGE_KEYS, 0)
         self.pending: dict[str, Any] | None = None
+        self.waiting_for: str | None = None
 
     def now(self) -> str:
         return self.context.current_utc_datetime.isoformat()
@@ -84,11 +88,16 @@ class _Run:
         yield self.context.call_activity(PUBLISH, {"run_id": self.context.instance_id,
                                                    "event": {"type": kind, "data": data}})
 
+    def wait_for(self, run_id: str | None) -> None:
+        self.waiting_for = run_id
+        self.publish()
+
     def publish(self) -> None:
+        status = "queued" if self.waiting_for else "awaiting_approval" if self.pending else "running"
         self.context.set_custom_status({
-            "status": "awaiting_approval" if self.pending else "running",
-            "agent": self.spec["agent"], "session_id": self.spec["session_id"],
+            "status": status, "agent": self.spec["agent"], "session_id": self.spec["session_id"],
             "steps": self.steps, "usage": self.usage, "pending_approval": self.pending,
+            "waiting_for": self.waiting_for,
         })
 
 
@@ -101,6 +110,7 @@ def _model_call(run: _Run, messages: list[dict[str, Any]], use_tools: bool = Tru
         "run_id": run.context.instance_id, "step": step["id"],
     })
     run.end(step)
+    step["usage"] = result["usage"]
     run.usage = session.add_usage(run.usage, result["usage"])
     return result["message"]
 
@@ -188,6 +198,8 @@ def _structured(text: str | None, schema: dict[str, Any]) -> tuple[Any, str | No
 
 
 def _loop(context: df.DurableOrchestrationContext, run: _Run, spec: dict[str, Any]):
+    sid = session.entity_id(spec["agent"], spec["session_id"])
+    yield from take_turn(context, sid, run.wait_for)
     messages: list[dict[str, Any]] = [{"role": "user", "content": spec["message"]}]
     schema = spec.get("response_format")
     structured: Any = None
@@ -209,8 +221,9 @@ def _loop(context: df.DurableOrchestrationContext, run: _Run, spec: dict[str, An
         messages.append({"role": "user", "content": REPAIR_PROMPT.format(error=error)})
     else:
         raise RuntimeError(f"the run reached its limit of {spec['max_steps']} model calls without a final answer")
-    sid = session.entity_id(spec["agent"], spec["session_id"])
-    appended = yield context.call_entity(sid, "append", {"messages": messages, "usage": run.usage})
+    appended = yield context.call_entity(sid, "append", {"messages": messages, "usage": run.usage,
+                                                         "run_id": context.instance_id})
+    yield from wake(context, appended["next"])
     if appended["estimated_tokens"] > spec["session_token_budget"]:
         step = run.begin("model", "compaction")
         compaction = yield context.call_activity(COMPACT_STEP, {"agent": spec["agent"],
@@ -233,6 +246,7 @@ def agent_run(context: df.DurableOrchestrationContext):
     try:
         return (yield from _loop(context, run, spec))
     except Exception as exc:
+        yield from hand_on(context, session.entity_id(spec["agent"], spec["session_id"]), context.instance_id)
         yield from run.emit("error", {"message": str(exc)})
         raise
 
@@ -335,6 +349,8 @@ def run_view(status: df.DurableOrchestrationStatus, origin: str) -> dict[str, An
             view["structured"] = output.get("structured")
     elif state == "failed":
         view["error"] = status.output if isinstance(status.output, str) else json.dumps(status.output)
+    elif state == "queued":
+        view["waiting_for"] = custom.get("waiting_for")
     elif state == "awaiting_approval" and custom.get("pending_approval"):
         pending = custom["pending_approval"]
         view["pending_approval"] = {k: pending[k] for k in ("tool", "arguments", "requested_at", "expires_at")}
@@ -379,12 +395,18 @@ async def start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient
     try:
         agent = get_agent(req.route_params["agent"])
         request = parse_run_request(req)
-        run_id = uuid.uuid4().hex
-        await client.start_new(ORCHESTRATOR, run_id, {
-            **run_limits(agent), "agent": agent.name, "session_id": request.session_id,
-            "message": request.message, "response_format": request.response_format,
-        })
-        await ensure_expiry(client, agent.name, request.session_id, settings.load().session_ttl_days * 86400)
+        spec = {"agent": agent.name, "session_id": request.session_id, "message": request.message,
+                "response_format": request.response_format}
+
+        async def start(run_id: str) -> dict[str, Any]:
+            if (await client.get_status(run_id)).runtime_status is None:  # else a retry after a crash found it
+                await enqueue(client, agent.name, request.session_id, run_id)
+                await client.start_new(ORCHESTRATOR, run_id, {**run_limits(agent), **spec})
+                await ensure_expiry(client, agent.name, request.session_id,
+                                    settings.load().session_ttl_days * 86400)
+            return {"run_id": run_id}
+
+        run_id = (await once(req, f"run:{agent.name}", spec, start))["run_id"]
         origin = _origin(req)
         if request.wait:
             view = await _wait(client, run_id, origin, request.timeout)
@@ -417,17 +439,22 @@ async def approve_run(req: func.HttpRequest, client: df.DurableOrchestrationClie
         if comment is not None and not isinstance(comment, str):
             raise AgentError("InvalidApproval", "comment must be a string")
         run_id = req.route_params["run_id"]
-        status = await client.get_status(run_id)
-        view = run_view(status, _origin(req))
-        if view is None:
-            raise AgentError("RunNotFound", f"no run with id {run_id!r}", 404)
-        pending = (status.custom_status or {}).get("pending_approval")
-        if view["status"] != "awaiting_approval" or not pending:
-            raise AgentError("NothingToApprove", f"run {run_id} is {view['status']}; nothing awaits approval", 409)
-        await client.raise_event(run_id, approval_event(pending["call_id"]),
-                                 {"approved": body["approved"], "comment": comment})
-        return json_response({"run_id": run_id, "status": "running", "links": view["links"]}, 202,
-                             {"Location": view["links"]["status"]})
+        decision = {"approved": body["approved"], "comment": comment}
+
+        async def decide(_: str) -> dict[str, Any]:
+            status = await client.get_status(run_id)
+            view = run_view(status, _origin(req))
+            if view is None:
+                raise AgentError("RunNotFound", f"no run with id {run_id!r}", 404)
+            pending = (status.custom_status or {}).get("pending_approval")
+            if view["status"] != "awaiting_approval" or not pending:
+                raise AgentError("NothingToApprove", f"run {run_id} is {view['status']}; nothing awaits approval",
+                                 409)
+            await client.raise_event(run_id, approval_event(pending["call_id"]), decision)
+            return {"run_id": run_id, "status": "running", "links": view["links"]}
+
+        answer = await once(req, f"approval:{run_id}", decision, decide)
+        return json_response(answer, 202, {"Location": answer["links"]["status"]})
     except AgentError as exc:
         return error_response(exc)
 
@@ -445,6 +472,7 @@ async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClien
         # The run may have finished since it was read (terminating a finished run is not an error to the client).
         after = (await _view(client, run_id, _origin(req)))["status"]
         if after == "canceled":
+            await leave(client, view["agent"], view["session_id"], run_id)
             # Readers of the stream learn it at once rather than at their next heartbeat. Where terminating takes
             # effect later (the scheduler applies it on its next turn), the stream endpoint ends the stream then.
             await open_store().end(run_id, CANCELED_MESSAGE)

@@ -9,7 +9,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from . import _agent_functions, _agent_run, _run_stream, _session_expiry, _workflows
+from . import _agent_functions, _agent_run, _run_stream, _session_expiry, _turns, _workflows
 from ._agent import Agent
 from ._catalogue import WorkflowSpec, add_agents, add_workflow
 from ._schemas import checker
@@ -47,7 +47,7 @@ class AgentFunctionApp(df.DFApp):
                  http_auth_level: func.AuthLevel = func.AuthLevel.FUNCTION) -> None:
         super().__init__(http_auth_level=http_auth_level)
         add_agents(agents)
-        for module in (_agent_functions, _agent_run, _run_stream, _session_expiry, _workflows):
+        for module in (_agent_functions, _agent_run, _run_stream, _session_expiry, _turns, _workflows):
             self.register_functions(module.bp)
         for fn in workflows:
             self._add_workflow(fn)

@@ -1,8 +1,10 @@
 """The session entity: one per (agent, session id), holding the conversation.
 
-State: the messages, a running summary of compacted turns, usage totals and times. The entity is the
-only writer of a conversation; runs read it from activities (never through orchestration history,
-so a run's history does not grow with the conversation) and append their new messages at the end.
+State: the messages, a running summary of compacted turns, usage totals, times, and the queue of turns: the
+runs of this session in arrival order, the first of which holds the turn (it alone runs; the others wait).
+The entity is the only writer of a conversation; runs read it from activities (never through orchestration
+history, so a run's history does not grow with the conversation) and append their new messages at the end,
+which also hands the turn on.
 """
 
 from __future__ import annotations
@@ -37,7 +39,33 @@ def new_state(agent: str, session_id: str) -> dict[str, Any]:
     now = _now()
     return {"agent": agent, "session_id": session_id, "messages": [], "summary": None,
             "usage": dict.fromkeys(USAGE_KEYS, 0), "turns": 0, "compacted_messages": 0,
-            "created": now, "updated": now}
+            "created": now, "updated": now, "queue": []}
+
+
+def _queue(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return state.setdefault("queue", [])
+
+
+def _join(state: dict[str, Any], run_id: str) -> None:
+    if all(entry["run_id"] != run_id for entry in _queue(state)):
+        _queue(state).append({"run_id": run_id, "queued_at": _now()})
+
+
+def _leave(state: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """Take ``run_id`` out of the queue; says which run holds the turn now."""
+    state["queue"] = [entry for entry in _queue(state) if entry["run_id"] != run_id]
+    return {"next": state["queue"][0]["run_id"] if state["queue"] else None}
+
+
+def _turn(state: dict[str, Any]) -> dict[str, Any]:
+    head = _queue(state)[0]
+    waited = (datetime.now(UTC) - datetime.fromisoformat(head["queued_at"])).total_seconds()
+    return {"holder": head["run_id"], "holder_queued_seconds": waited}
+
+
+def _kept(state: dict[str, Any]) -> dict[str, Any] | None:
+    """The state to store: none for a session no turn has finished in and none waits on."""
+    return state if state["turns"] or state.get("summary") or _queue(state) else None
 
 
 def apply(state: dict[str, Any] | None, operation: str, value: Any, key: str) -> tuple[dict[str, Any] | None, Any]:
@@ -49,11 +77,24 @@ def apply(state: dict[str, Any] | None, operation: str, value: Any, key: str) ->
         current["usage"] = add_usage(current["usage"], value.get("usage") or {})
         current["turns"] += 1
         current["updated"] = _now()
-        return current, {"messages": len(current["messages"]), "estimated_tokens": estimate_tokens(current["messages"])}
+        handed = _leave(current, value["run_id"]) if value.get("run_id") else {"next": None}
+        return current, {"messages": len(current["messages"]),
+                         "estimated_tokens": estimate_tokens(current["messages"]), **handed}
+    if operation == "enqueue":
+        _join(current, value)
+        return current, None
+    if operation == "begin_turn":
+        _join(current, value)
+        return current, _turn(current)
+    if operation == "end_turn":
+        handed = _leave(current, value)
+        return _kept(current), handed
     if operation == "read":
         return state, state
     if operation == "reset":
-        return None, None
+        # Runs still queued keep their places: forgetting them would leave them waiting forever.
+        return (None if not (state or {}).get("queue") else {**new_state(agent, session_id), "queue": state["queue"]},
+                None)
     if operation == "compact":
         drop = int(value["drop"])
         current["messages"] = current["messages"][drop:]
@@ -64,7 +105,10 @@ def apply(state: dict[str, Any] | None, operation: str, value: Any, key: str) ->
     if operation == "expire_if_idle":
         if state is None:
             return None, {"expired": True}
-        due = datetime.fromisoformat(state["updated"]) + timedelta(seconds=float(value["ttl_seconds"]))
+        ttl = timedelta(seconds=float(value["ttl_seconds"]))
+        if state.get("queue"):  # a session with a turn running or waiting is not idle
+            return state, {"expired": False, "due": (datetime.now(UTC) + ttl).isoformat()}
+        due = datetime.fromisoformat(state["updated"]) + ttl
         if datetime.now(UTC) >= due:
             return None, {"expired": True}
         return state, {"expired": False, "due": due.isoformat()}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +13,7 @@ from ._catalogue import WorkflowSpec, all_workflows, workflow_of
 from ._catalogue import get_workflow as find_workflow
 from ._errors import AgentError
 from ._http import error_response, json_response, read_body
+from ._idempotency import once
 
 STATUS = {"Pending": "pending", "Running": "running", "Completed": "completed", "Failed": "failed",
           "Terminated": "canceled", "Suspended": "suspended", "ContinuedAsNew": "running"}
@@ -46,11 +46,15 @@ async def start_workflow(req: func.HttpRequest, client: df.DurableOrchestrationC
             names = ", ".join(w.name for w in all_workflows()) or "none"
             raise AgentError("UnknownWorkflow", f"no workflow {name!r}; this app has: {names}", 404)
         workflow_input = spec.check_input(read_body(req))
-        workflow_id = f"{name}-{uuid.uuid4().hex}"
-        await client.start_new(spec.orchestrator, workflow_id, workflow_input)
-        links = _links(req, workflow_id)
-        return json_response({"id": workflow_id, "pattern": name, "links": links}, 202,
-                             {"Location": links["status"]})
+
+        async def start(nonce: str) -> dict[str, Any]:
+            workflow_id = f"{name}-{nonce}"
+            if (await client.get_status(workflow_id)).runtime_status is None:  # else a retry after a crash found it
+                await client.start_new(spec.orchestrator, workflow_id, workflow_input)
+            return {"id": workflow_id, "pattern": name, "links": _links(req, workflow_id)}
+
+        answer = await once(req, f"workflow:{name}", workflow_input, start)
+        return json_response(answer, 202, {"Location": answer["links"]["status"]})
     except AgentError as exc:
         return error_response(exc)
 
@@ -84,15 +88,20 @@ async def workflow_event(req: func.HttpRequest, client: df.DurableOrchestrationC
     """Send a workflow one of the events it declares (e.g. a review decision); 409 once it has finished."""
     try:
         workflow_id, name = req.route_params["workflow_id"], req.route_params["name"]
-        spec, status = await _status(client, workflow_id)
+        spec, _ = await _status(client, workflow_id)
         check = spec.events.get(name)
         if check is None:
             declared = ", ".join(spec.events) or "none"
             raise AgentError("UnknownEvent", f"workflow {spec.name} waits for no event {name!r}; it takes: {declared}")
-        if status.runtime_status and status.runtime_status.value in ("Completed", "Failed", "Terminated"):
-            raise AgentError("WorkflowFinished", f"workflow {workflow_id} has finished", 409)
         body = check(read_body(req))
-        await client.raise_event(workflow_id, name, body)
-        return json_response({"id": workflow_id, "event": name, "links": _links(req, workflow_id)}, 202)
+
+        async def send(_: str) -> dict[str, Any]:
+            _, status = await _status(client, workflow_id)
+            if status.runtime_status and status.runtime_status.value in ("Completed", "Failed", "Terminated"):
+                raise AgentError("WorkflowFinished", f"workflow {workflow_id} has finished", 409)
+            await client.raise_event(workflow_id, name, body)
+            return {"id": workflow_id, "event": name, "links": _links(req, workflow_id)}
+
+        return json_response(await once(req, f"event:{workflow_id}:{name}", body, send), 202)
     except AgentError as exc:
         return error_response(exc)
