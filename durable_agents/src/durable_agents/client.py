@@ -6,13 +6,16 @@
         print(client.follow(run["run_id"], on_event=print).text)
 
 ``follow`` reconnects with ``Last-Event-ID`` after a dropped connection, so no event is lost or repeated, and
-drops a step's partial text when the stream says ``step_restart``.
+drops a step's partial text when the stream says ``step_restart``. ``start`` and ``approve`` send an
+``Idempotency-Key`` and send again with the same key when the connection fails, so a retry never makes a
+second run or decision.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,9 +79,10 @@ def parse_sse(lines: Iterator[str]) -> Iterator[tuple[str | None, str]]:
 class AgentClient:
     """Synchronous client for the agent HTTP API (``base_url`` without ``/api``)."""
 
-    def __init__(self, base_url: str, key: str | None = None, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, key: str | None = None, timeout: float = 60.0, submit_attempts: int = 5) -> None:
         headers = {"x-functions-key": key} if key else {}
         self.http = httpx.Client(base_url=base_url.rstrip("/") + "/api", headers=headers, timeout=timeout)
+        self.submit_attempts = submit_attempts
 
     def __enter__(self) -> AgentClient:
         return self
@@ -96,18 +100,28 @@ class AgentClient:
             raise RuntimeError(f"{response.status_code} {error.get('code')}: {error.get('message')}")
         return body
 
+    def submit(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST work under a new Idempotency-Key, sent again with it while the connection fails."""
+        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        for attempt in range(1, self.submit_attempts):
+            try:
+                return self._json(self.http.post(path, json=body, headers=headers))
+            except httpx.TransportError:
+                time.sleep(min(0.2 * attempt, 2.0))
+        return self._json(self.http.post(path, json=body, headers=headers))
+
     def start(self, agent: str, message: str, session_id: str | None = None, **fields: Any) -> dict[str, Any]:
         """Start a run without waiting; returns its view (run_id, session_id, links)."""
         body = {"message": message, "wait": False, **fields}
         if session_id:
             body["session_id"] = session_id
-        return self._json(self.http.post(f"/agents/{agent}/run", json=body))
+        return self.submit(f"/agents/{agent}/run", body)
 
     def run(self, run_id: str) -> dict[str, Any]:
         return self._json(self.http.get(f"/runs/{run_id}"))
 
     def approve(self, run_id: str, approved: bool, comment: str | None = None) -> dict[str, Any]:
-        return self._json(self.http.post(f"/runs/{run_id}/approval", json={"approved": approved, "comment": comment}))
+        return self.submit(f"/runs/{run_id}/approval", {"approved": approved, "comment": comment})
 
     def follow(self, run_id: str, on_event: Callable[[dict[str, Any]], None] | None = None,
                cursor: str | None = None, max_reconnects: int = 1000) -> StreamResult:
