@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -14,6 +16,13 @@ CASES = [
     ("/agents/assistant/run", b'{"message": "\\ud800"}'),
     ("/workflows/chain", b'{"topic": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
     ("/workflows/review", b'{"brief": "b", "timeout_seconds": Infinity}'),
+    ("/agents/assistant/run", json.dumps({"message": "hi", "response_format": {
+        "type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}}).encode()),
+    ("/agents/assistant/run", json.dumps({"message": "hi", "response_format": {
+        "$ref": "https://schemas.example.com/answer.json"}}).encode()),
+    ("/agents/assistant/run", json.dumps({"message": "hi", "response_format": {
+        "type": "object", "properties": {f"p{i}": {"type": "string", "description": "x" * 40} for i in range(1000)}}}
+    ).encode()),
 ]
 
 
@@ -33,3 +42,11 @@ def test_a_cursor_out_of_range_is_a_400(api: httpx.Client, model: ModelServer, c
     for headers, params in (({"last-event-id": cursor}, {}), ({}, {"cursor": cursor})):
         response = api.get(f"/runs/{run_id}/stream", headers={"accept": "application/json", **headers}, params=params)
         assert response.status_code == 400 and response.json()["error"]["code"] == "InvalidCursor"
+
+
+def test_a_response_format_with_a_reference_it_defines_is_accepted(api: httpx.Client, model: ModelServer) -> None:
+    model.say('{"city": "Paris"}')
+    schema = {"$defs": {"name": {"type": "string"}}, "type": "object", "properties": {"city": {"$ref": "#/$defs/name"}},
+              "required": ["city"]}
+    body = api.post("/agents/assistant/run", json={"message": "where?", "response_format": schema}).json()
+    assert body["status"] == "completed" and body["structured"] == {"city": "Paris"}

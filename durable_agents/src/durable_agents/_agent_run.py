@@ -13,6 +13,7 @@ import asyncio
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,6 +22,9 @@ from urllib.parse import urlsplit
 import azure.durable_functions as df
 import azure.functions as func
 import jsonschema
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from . import _session as session
 from . import _settings as settings
@@ -274,6 +278,7 @@ def agent_long_tool(context: df.DurableOrchestrationContext):
 
 SESSION_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MAX_TIMEOUT_SECONDS = 230
+MAX_SCHEMA_CHARS = 32 * 1024
 TERMINAL = {"completed", "failed", "canceled"}
 CANCELED_MESSAGE = "the run was canceled"
 _STATUS = {"Pending": "pending", "Completed": "completed", "Failed": "failed", "Terminated": "canceled",
@@ -311,14 +316,39 @@ def parse_run_request(req: func.HttpRequest) -> RunRequest:
         raise AgentError("InvalidTimeout", f"timeout must be a number of seconds in (0, {MAX_TIMEOUT_SECONDS}]")
     schema = fields.get("response_format")
     if schema is not None:
-        if not isinstance(schema, dict):
-            raise AgentError("InvalidResponseFormat", "response_format must be a JSON schema object")
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            raise AgentError("InvalidResponseFormat", f"response_format is not a valid JSON schema: {exc.message}") \
-                from exc
+        _check_response_format(schema)
     return RunRequest(message, session_id, wait, float(timeout), schema)
+
+
+def _refs(schema: Any) -> Iterator[str]:
+    if isinstance(schema, dict):
+        if isinstance(schema.get("$ref"), str):
+            yield schema["$ref"]
+        for value in schema.values():
+            yield from _refs(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _refs(value)
+
+
+def _check_response_format(schema: Any) -> None:
+    """A schema the run can use: valid draft 2020-12, small, and every ``$ref`` found inside it (none is fetched)."""
+    if not isinstance(schema, dict):
+        raise AgentError("InvalidResponseFormat", "response_format must be a JSON schema object")
+    if len(json.dumps(schema)) > MAX_SCHEMA_CHARS:
+        raise AgentError("InvalidResponseFormat", f"response_format is over {MAX_SCHEMA_CHARS} characters of JSON")
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise AgentError("InvalidResponseFormat", f"response_format is not a valid JSON schema: {exc.message}") \
+            from exc
+    resolver = Registry().with_resource("", DRAFT202012.create_resource(schema)).resolver()
+    for ref in _refs(schema):
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            raise AgentError("InvalidResponseFormat", f"response_format refers to {ref!r}, which it does not "
+                             "define (references to other documents are not fetched)") from None
 
 
 def _origin(req: func.HttpRequest) -> str:
