@@ -32,7 +32,7 @@ from ._agent import Agent
 from ._catalogue import get_agent
 from ._errors import AgentError
 from ._http import error_response, json_response, query_flag, read_body
-from ._idempotency import once
+from ._idempotency import once, request_key
 from ._session_expiry import ensure_expiry
 from ._streams import open_store
 from ._turns import enqueue, hand_on, leave, take_turn, wake
@@ -418,6 +418,26 @@ def _answer(view: dict[str, Any]) -> func.HttpResponse:
     return json_response(view, 202, {"Location": view["links"]["status"]})
 
 
+async def submit(client: df.DurableOrchestrationClient, agent: Agent, session_id: str, message: str,
+                 response_format: dict[str, Any] | None = None, *, key: str | None = None,
+                 scope: str | None = None) -> str:
+    """Start a run of ``agent`` on a session, queued for its turn; returns the run id.
+
+    With an idempotency ``key`` (unique within ``scope``, by default the agent's runs) a repeated submit of the
+    same message returns the first one's run id, also after a crash between the two.
+    """
+    spec = {"agent": agent.name, "session_id": session_id, "message": message, "response_format": response_format}
+
+    async def start(run_id: str) -> dict[str, Any]:
+        if (await client.get_status(run_id)).runtime_status is None:  # else a retry after a crash found it
+            await enqueue(client, agent.name, session_id, run_id)
+            await client.start_new(ORCHESTRATOR, run_id, {**run_limits(agent), **spec})
+            await ensure_expiry(client, agent.name, session_id, settings.load().session_ttl_days * 86400)
+        return {"run_id": run_id}
+
+    return (await once(key, scope or f"run:{agent.name}", spec, start))["run_id"]
+
+
 @bp.route(route="agents/{agent}/run", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -425,18 +445,8 @@ async def start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient
     try:
         agent = get_agent(req.route_params["agent"])
         request = parse_run_request(req)
-        spec = {"agent": agent.name, "session_id": request.session_id, "message": request.message,
-                "response_format": request.response_format}
-
-        async def start(run_id: str) -> dict[str, Any]:
-            if (await client.get_status(run_id)).runtime_status is None:  # else a retry after a crash found it
-                await enqueue(client, agent.name, request.session_id, run_id)
-                await client.start_new(ORCHESTRATOR, run_id, {**run_limits(agent), **spec})
-                await ensure_expiry(client, agent.name, request.session_id,
-                                    settings.load().session_ttl_days * 86400)
-            return {"run_id": run_id}
-
-        run_id = (await once(req, f"run:{agent.name}", spec, start))["run_id"]
+        run_id = await submit(client, agent, request.session_id, request.message, request.response_format,
+                              key=request_key(req))
         origin = _origin(req)
         if request.wait:
             view = await _wait(client, run_id, origin, request.timeout)
@@ -483,10 +493,28 @@ async def approve_run(req: func.HttpRequest, client: df.DurableOrchestrationClie
             await client.raise_event(run_id, approval_event(pending["call_id"]), decision)
             return {"run_id": run_id, "status": "running", "links": view["links"]}
 
-        answer = await once(req, f"approval:{run_id}", decision, decide)
+        answer = await once(request_key(req), f"approval:{run_id}", decision, decide)
         return json_response(answer, 202, {"Location": answer["links"]["status"]})
     except AgentError as exc:
         return error_response(exc)
+
+
+async def cancel(client: df.DurableOrchestrationClient, run_id: str, origin: str) -> dict[str, Any]:
+    """Cancel a run that has not finished (its view from before); 404 unknown, 409 finished."""
+    view = await _view(client, run_id, origin)
+    if view["status"] in TERMINAL:
+        raise AgentError("RunFinished", f"run {run_id} is already {view['status']}", 409)
+    await client.terminate(run_id, "canceled by request")
+    # The run may have finished since it was read (terminating a finished run is not an error to the client).
+    after = (await _view(client, run_id, origin))["status"]
+    if after == "canceled":
+        await leave(client, view["agent"], view["session_id"], run_id)
+        # Readers of the stream learn it at once rather than at their next heartbeat. Where terminating takes
+        # effect later (the scheduler applies it on its next turn), the stream endpoint ends the stream then.
+        await open_store().end(run_id, CANCELED_MESSAGE)
+    elif after in TERMINAL:
+        raise AgentError("RunFinished", f"run {run_id} {after} before it could be canceled", 409)
+    return view
 
 
 @bp.route(route="runs/{run_id}/cancel", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -494,20 +522,8 @@ async def approve_run(req: func.HttpRequest, client: df.DurableOrchestrationClie
 async def cancel_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Cancel a run that has not finished."""
     try:
-        run_id = req.route_params["run_id"]
-        view = await _view(client, run_id, _origin(req))
-        if view["status"] in TERMINAL:
-            raise AgentError("RunFinished", f"run {run_id} is already {view['status']}", 409)
-        await client.terminate(run_id, "canceled by request")
-        # The run may have finished since it was read (terminating a finished run is not an error to the client).
-        after = (await _view(client, run_id, _origin(req)))["status"]
-        if after == "canceled":
-            await leave(client, view["agent"], view["session_id"], run_id)
-            # Readers of the stream learn it at once rather than at their next heartbeat. Where terminating takes
-            # effect later (the scheduler applies it on its next turn), the stream endpoint ends the stream then.
-            await open_store().end(run_id, CANCELED_MESSAGE)
-        elif after in TERMINAL:
-            raise AgentError("RunFinished", f"run {run_id} {after} before it could be canceled", 409)
+        view = await cancel(client, req.route_params["run_id"], _origin(req))
+        run_id = view["run_id"]
         return json_response({"run_id": run_id, "status": "canceled", "links": view["links"]}, 202)
     except AgentError as exc:
         return error_response(exc)

@@ -35,7 +35,8 @@ IN_PROGRESS_WAIT_SECONDS = 5.0
 _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
-def _key(req: func.HttpRequest) -> str | None:
+def request_key(req: func.HttpRequest) -> str | None:
+    """The request's ``Idempotency-Key``, None without one; a malformed key is a 400."""
     key = req.headers.get(HEADER)
     if key is None:
         return None
@@ -45,11 +46,10 @@ def _key(req: func.HttpRequest) -> str | None:
     return key
 
 
-async def once(req: func.HttpRequest, scope: str, request: Any,
+async def once(key: str | None, scope: str, request: Any,
                work: Callable[[str], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-    """``work(nonce)``'s outcome, done once per ``Idempotency-Key`` within ``scope``; ``request`` is what the key
-    must keep naming (the parsed request), compared by its JSON form. Without the header, the work is just done."""
-    key = _key(req)
+    """``work(nonce)``'s outcome, done once per ``key`` within ``scope``; ``request`` is what the key must keep
+    naming (the parsed request), compared by its JSON form. Without a key, the work is just done."""
     if key is None:
         return await work(uuid.uuid4().hex)
     fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
@@ -60,7 +60,7 @@ async def once(req: func.HttpRequest, scope: str, request: Any,
         mine = uuid.uuid4().hex
         claim = await store.remember(name, {"fingerprint": fingerprint, "nonce": mine}, KEY_TTL_SECONDS)
         if claim["fingerprint"] != fingerprint:
-            raise AgentError("IdempotencyKeyMismatch", f"this {HEADER} was used with a different request; "
+            raise AgentError("IdempotencyKeyMismatch", "this idempotency key was used with a different request; "
                              "use a new key for a new request", 422)
         outcome = await store.recall(f"{name}:outcome")
         if outcome is None and claim["nonce"] != mine:

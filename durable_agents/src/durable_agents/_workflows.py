@@ -13,7 +13,7 @@ from ._catalogue import WorkflowSpec, all_workflows, workflow_of
 from ._catalogue import get_workflow as find_workflow
 from ._errors import AgentError
 from ._http import error_response, json_response, read_body
-from ._idempotency import once
+from ._idempotency import once, request_key
 
 STATUS = {"Pending": "pending", "Running": "running", "Completed": "completed", "Failed": "failed",
           "Terminated": "canceled", "Suspended": "suspended", "ContinuedAsNew": "running"}
@@ -53,7 +53,7 @@ async def start_workflow(req: func.HttpRequest, client: df.DurableOrchestrationC
                 await client.start_new(spec.orchestrator, workflow_id, workflow_input)
             return {"id": workflow_id, "pattern": name, "links": _links(req, workflow_id)}
 
-        answer = await once(req, f"workflow:{name}", workflow_input, start)
+        answer = await once(request_key(req), f"workflow:{name}", workflow_input, start)
         return json_response(answer, 202, {"Location": answer["links"]["status"]})
     except AgentError as exc:
         return error_response(exc)
@@ -102,6 +102,6 @@ async def workflow_event(req: func.HttpRequest, client: df.DurableOrchestrationC
             await client.raise_event(workflow_id, name, body)
             return {"id": workflow_id, "event": name, "links": _links(req, workflow_id)}
 
-        return json_response(await once(req, f"event:{workflow_id}:{name}", body, send), 202)
+        return json_response(await once(request_key(req), f"event:{workflow_id}:{name}", body, send), 202)
     except AgentError as exc:
         return error_response(exc)
