@@ -393,7 +393,7 @@ def run_view(status: df.DurableOrchestrationStatus, origin: str) -> dict[str, An
     return view
 
 
-async def _view(client: df.DurableOrchestrationClient, run_id: str, origin: str) -> dict[str, Any]:
+async def read_run(client: df.DurableOrchestrationClient, run_id: str, origin: str) -> dict[str, Any]:
     view = run_view(await client.get_status(run_id), origin)
     if view is None:
         raise AgentError("RunNotFound", f"no run with id {run_id!r}", 404)
@@ -405,7 +405,7 @@ async def _wait(client: df.DurableOrchestrationClient, run_id: str, origin: str,
     loop = asyncio.get_running_loop()
     deadline, delay = loop.time() + timeout, 0.002
     while True:
-        view = await _view(client, run_id, origin)
+        view = await read_run(client, run_id, origin)
         if view["status"] in TERMINAL or view["status"] == "awaiting_approval" or loop.time() >= deadline:
             return view
         await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
@@ -451,7 +451,7 @@ async def start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient
         if request.wait:
             view = await _wait(client, run_id, origin, request.timeout)
         else:
-            view = await _view(client, run_id, origin)
+            view = await read_run(client, run_id, origin)
         return _answer(view)
     except AgentError as exc:
         return error_response(exc)
@@ -462,9 +462,23 @@ async def start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient
 async def get_run(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """A run's status, steps, usage and, when finished, its response or error."""
     try:
-        return json_response(await _view(client, req.route_params["run_id"], _origin(req)))
+        return json_response(await read_run(client, req.route_params["run_id"], _origin(req)))
     except AgentError as exc:
         return error_response(exc)
+
+
+async def decide(client: df.DurableOrchestrationClient, run_id: str, decision: dict[str, Any],
+                 origin: str) -> dict[str, Any]:
+    """Deliver ``{"approved", "comment"}`` to the tool call a run waits on; 404 unknown, 409 nothing waits."""
+    status = await client.get_status(run_id)
+    view = run_view(status, origin)
+    if view is None:
+        raise AgentError("RunNotFound", f"no run with id {run_id!r}", 404)
+    pending = (status.custom_status or {}).get("pending_approval")
+    if view["status"] != "awaiting_approval" or not pending:
+        raise AgentError("NothingToApprove", f"run {run_id} is {view['status']}; nothing awaits approval", 409)
+    await client.raise_event(run_id, approval_event(pending["call_id"]), decision)
+    return {"run_id": run_id, "status": "running", "links": view["links"]}
 
 
 @bp.route(route="runs/{run_id}/approval", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
@@ -480,20 +494,8 @@ async def approve_run(req: func.HttpRequest, client: df.DurableOrchestrationClie
             raise AgentError("InvalidApproval", "comment must be a string")
         run_id = req.route_params["run_id"]
         decision = {"approved": body["approved"], "comment": comment}
-
-        async def decide(_: str) -> dict[str, Any]:
-            status = await client.get_status(run_id)
-            view = run_view(status, _origin(req))
-            if view is None:
-                raise AgentError("RunNotFound", f"no run with id {run_id!r}", 404)
-            pending = (status.custom_status or {}).get("pending_approval")
-            if view["status"] != "awaiting_approval" or not pending:
-                raise AgentError("NothingToApprove", f"run {run_id} is {view['status']}; nothing awaits approval",
-                                 409)
-            await client.raise_event(run_id, approval_event(pending["call_id"]), decision)
-            return {"run_id": run_id, "status": "running", "links": view["links"]}
-
-        answer = await once(request_key(req), f"approval:{run_id}", decision, decide)
+        answer = await once(request_key(req), f"approval:{run_id}", decision,
+                            lambda _: decide(client, run_id, decision, _origin(req)))
         return json_response(answer, 202, {"Location": answer["links"]["status"]})
     except AgentError as exc:
         return error_response(exc)
@@ -501,12 +503,12 @@ async def approve_run(req: func.HttpRequest, client: df.DurableOrchestrationClie
 
 async def cancel(client: df.DurableOrchestrationClient, run_id: str, origin: str) -> dict[str, Any]:
     """Cancel a run that has not finished (its view from before); 404 unknown, 409 finished."""
-    view = await _view(client, run_id, origin)
+    view = await read_run(client, run_id, origin)
     if view["status"] in TERMINAL:
         raise AgentError("RunFinished", f"run {run_id} is already {view['status']}", 409)
     await client.terminate(run_id, "canceled by request")
     # The run may have finished since it was read (terminating a finished run is not an error to the client).
-    after = (await _view(client, run_id, origin))["status"]
+    after = (await read_run(client, run_id, origin))["status"]
     if after == "canceled":
         await leave(client, view["agent"], view["session_id"], run_id)
         # Readers of the stream learn it at once rather than at their next heartbeat. Where terminating takes
