@@ -12,6 +12,7 @@ from . import _model as model
 from . import _session as session
 from . import _settings as settings
 from . import _steps as steps
+from ._a2a.server import card_url, origin_of
 from ._catalogue import all_agents, get_agent
 from ._errors import AgentError
 from ._http import error_response, json_response
@@ -72,8 +73,10 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="agents", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def list_agents(req: func.HttpRequest) -> func.HttpResponse:
-    """Every agent with its description and tools."""
-    return json_response({"agents": [a.describe() for a in all_agents()]})
+    """Every agent with its description, tools and A2A card."""
+    origin = origin_of(req.url)
+    return json_response({"agents": [{**a.describe(), "a2a": {"card": card_url(origin, a.name)}}
+                                     for a in all_agents()]})
 
 
 @bp.route(route="agents/{agent}/sessions/{session_id}", methods=["GET", "DELETE"], auth_level=func.AuthLevel.FUNCTION)

@@ -400,7 +400,7 @@ async def read_run(client: df.DurableOrchestrationClient, run_id: str, origin: s
     return view
 
 
-async def _wait(client: df.DurableOrchestrationClient, run_id: str, origin: str, timeout: float) -> dict[str, Any]:
+async def wait_run(client: df.DurableOrchestrationClient, run_id: str, origin: str, timeout: float) -> dict[str, Any]:
     """Poll until the run finishes or needs a person, or ``timeout`` passes (then it is still running)."""
     loop = asyncio.get_running_loop()
     deadline, delay = loop.time() + timeout, 0.002
@@ -449,7 +449,7 @@ async def start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient
                               key=request_key(req))
         origin = _origin(req)
         if request.wait:
-            view = await _wait(client, run_id, origin, request.timeout)
+            view = await wait_run(client, run_id, origin, request.timeout)
         else:
             view = await read_run(client, run_id, origin)
         return _answer(view)

@@ -10,6 +10,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from . import _agent_functions, _agent_run, _run_stream, _session_expiry, _turns, _workflows
+from ._a2a import server as _a2a_server
 from ._agent import Agent
 from ._catalogue import WorkflowSpec, add_agents, add_workflow
 from ._schemas import checker
@@ -47,7 +48,7 @@ class AgentFunctionApp(df.DFApp):
                  http_auth_level: func.AuthLevel = func.AuthLevel.FUNCTION) -> None:
         super().__init__(http_auth_level=http_auth_level)
         add_agents(agents)
-        for module in (_agent_functions, _agent_run, _run_stream, _session_expiry, _turns, _workflows):
+        for module in (_agent_functions, _agent_run, _run_stream, _session_expiry, _turns, _workflows, _a2a_server):
             self.register_functions(module.bp)
         for fn in workflows:
             self._add_workflow(fn)
