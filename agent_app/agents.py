@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from durable_agents import Agent, AgentError, ModelOptions, tool
+from durable_agents import Agent, AgentError, ModelOptions, RemoteAgent, tool
 
 _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
               ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
@@ -96,7 +96,20 @@ TRIAGE_SCHEMA = {
     "additionalProperties": False,
 }
 
-AGENTS: tuple[Agent, ...] = (
+def remote_agents(setting: str) -> tuple[RemoteAgent, ...]:
+    """Remote A2A agents from ``REMOTE_A2A_AGENTS``: ``name=card-url`` pairs, separated by spaces."""
+    remotes = []
+    for pair in setting.split():
+        name, _, url = pair.partition("=")
+        if not name or not url.startswith(("http://", "https://")):
+            raise ValueError(f"REMOTE_A2A_AGENTS: {pair!r} is not name=https://.../agent-card.json")
+        remotes.append(RemoteAgent(name, url, description=f"the remote agent {name}"))
+    return tuple(remotes)
+
+
+REMOTES = remote_agents(os.environ.get("REMOTE_A2A_AGENTS", ""))
+
+AGENTS: tuple[Agent | RemoteAgent, ...] = (
     Agent("assistant", "A general assistant that can tell the time, calculate, count primes and send email.",
           "You are a helpful, concise assistant. Use tools when they give a more exact answer.",
           tools=(current_time, calculate, count_primes, send_email)),
@@ -118,4 +131,9 @@ AGENTS: tuple[Agent, ...] = (
           model=ModelOptions(temperature=0)),
     Agent("billing", "Answers billing questions.", "You are a billing specialist. Answer the customer politely."),
     Agent("technical", "Answers technical questions.", "You are a technical support engineer. Answer precisely."),
+    *REMOTES,
+    # With remote agents configured, one local agent that can ask them (each as a tool).
+    *((Agent("delegator", "Asks the remote agents and reports what they say.",
+             "Ask the remote agent that fits the question, then report its answer.",
+             tools=tuple(remote.as_tool() for remote in REMOTES)),) if REMOTES else ()),
 )

@@ -1,5 +1,6 @@
-"""The app's workflows, one module each: chaining, parallel, routing and a person in the loop."""
+"""The app's workflows, one module each: chaining, parallel, routing, a person in the loop, delegation."""
 
-from . import chain, panel, review, triage
+from . import chain, delegate, panel, review, triage
 
-WORKFLOWS = [chain.workflow_chain, panel.workflow_panel, triage.workflow_triage, review.workflow_review]
+WORKFLOWS = [chain.workflow_chain, panel.workflow_panel, triage.workflow_triage, review.workflow_review,
+             delegate.workflow_delegate]

@@ -3,6 +3,7 @@
 The public surface is this list; everything else is private and may change.
 """
 
+from ._a2a.remote import RemoteAgent
 from ._agent import Agent, ModelOptions
 from ._agent_calls import run
 from ._app import AgentFunctionApp, workflow
@@ -10,4 +11,5 @@ from ._errors import AgentError
 from ._tools import Tool, tool
 from .client import AgentClient
 
-__all__ = ["Agent", "AgentClient", "AgentError", "AgentFunctionApp", "ModelOptions", "Tool", "run", "tool", "workflow"]
+__all__ = ["Agent", "AgentClient", "AgentError", "AgentFunctionApp", "ModelOptions", "RemoteAgent", "Tool", "run",
+           "tool", "workflow"]

@@ -9,8 +9,9 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from ._a2a.remote import REMOTE_RUN
 from ._agent_run import ORCHESTRATOR, run_limits
-from ._catalogue import get_agent
+from ._catalogue import get_agent, remote_agents
 
 
 def run(context: df.DurableOrchestrationContext, agent: str, message: str, *, session_id: str | None = None,
@@ -23,9 +24,18 @@ def run(context: df.DurableOrchestrationContext, agent: str, message: str, *, se
     ``context.new_uuid()``, which replays unchanged), so a replay schedules the same run and a retried workflow never
     starts a second one. Without ``session_id`` the run has a session of its own (its run id); with one it continues
     that conversation, in turn with the session's other runs. Parallel calls go through ``context.task_all``.
+
+    A remote A2A agent (a ``RemoteAgent`` of the app) is called the same way: the step sends its message once (the
+    remote task's id is kept in history) and follows that task; the result is ``{"response", "structured",
+    "remote_task_id", "remote_context_id"}`` and ``session_id`` is the remote context.
     """
-    definition = get_agent(agent)
     run_id = f"{context.instance_id}-{tag}" if tag else f"{context.instance_id}-{agent}-{context.new_uuid()}"
+    if agent in {remote.name for remote in remote_agents()}:
+        task = context.call_sub_orchestrator(REMOTE_RUN, {"agent": agent, "message": message,
+                                                          "context_id": session_id}, run_id)
+        task.run_id = run_id  # type: ignore[attr-defined]
+        return task
+    definition = get_agent(agent)
     spec = {**run_limits(definition), "agent": definition.name, "session_id": session_id or run_id,
             "message": message, "response_format": response_format}
     task = context.call_sub_orchestrator(ORCHESTRATOR, spec, run_id)

@@ -13,7 +13,7 @@ from . import _session as session
 from . import _settings as settings
 from . import _steps as steps
 from ._a2a.server import card_url, origin_of
-from ._catalogue import all_agents, get_agent
+from ._catalogue import all_agents, get_agent, remote_agents
 from ._errors import AgentError
 from ._http import error_response, json_response
 from ._streams import open_store
@@ -75,8 +75,8 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
 def list_agents(req: func.HttpRequest) -> func.HttpResponse:
     """Every agent with its description, tools and A2A card."""
     origin = origin_of(req.url)
-    return json_response({"agents": [{**a.describe(), "a2a": {"card": card_url(origin, a.name)}}
-                                     for a in all_agents()]})
+    local = [{**a.describe(), "remote": False, "a2a": {"card": card_url(origin, a.name)}} for a in all_agents()]
+    return json_response({"agents": local + [r.describe() for r in remote_agents()]})
 
 
 @bp.route(route="agents/{agent}/sessions/{session_id}", methods=["GET", "DELETE"], auth_level=func.AuthLevel.FUNCTION)

@@ -10,7 +10,9 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from . import _agent_functions, _agent_run, _run_stream, _session_expiry, _turns, _workflows
+from ._a2a import remote as _a2a_remote
 from ._a2a import server as _a2a_server
+from ._a2a.remote import RemoteAgent
 from ._agent import Agent
 from ._catalogue import WorkflowSpec, add_agents, add_workflow
 from ._schemas import checker
@@ -44,11 +46,12 @@ class AgentFunctionApp(df.DFApp):
     its entity. Definitions are code: keep agent and tool names stable while runs are in flight.
     """
 
-    def __init__(self, agents: Iterable[Agent], workflows: Iterable[Callable[..., Any]] = (), *,
+    def __init__(self, agents: Iterable[Agent | RemoteAgent], workflows: Iterable[Callable[..., Any]] = (), *,
                  http_auth_level: func.AuthLevel = func.AuthLevel.FUNCTION) -> None:
         super().__init__(http_auth_level=http_auth_level)
         add_agents(agents)
-        for module in (_agent_functions, _agent_run, _run_stream, _session_expiry, _turns, _workflows, _a2a_server):
+        for module in (_agent_functions, _agent_run, _run_stream, _session_expiry, _turns, _workflows, _a2a_server,
+                       _a2a_remote):
             self.register_functions(module.bp)
         for fn in workflows:
             self._add_workflow(fn)

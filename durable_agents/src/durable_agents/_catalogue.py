@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ._a2a.remote import RemoteAgent
 from ._agent import Agent
 from ._errors import AgentError
 
@@ -24,17 +25,31 @@ class WorkflowSpec:
 
 
 _AGENTS: dict[str, Agent] = {}
+_REMOTES: dict[str, RemoteAgent] = {}
 _WORKFLOWS: dict[str, WorkflowSpec] = {}
 
 
-def add_agents(agents: Iterable[Agent]) -> None:
+def add_agents(agents: Iterable[Agent | RemoteAgent]) -> None:
     for agent in agents:
-        if not isinstance(agent, Agent):
-            raise TypeError(f"agents must be Agent definitions, got {agent!r}")
-        known = _AGENTS.get(agent.name)
+        if not isinstance(agent, Agent | RemoteAgent):
+            raise TypeError(f"agents must be Agent or RemoteAgent definitions, got {agent!r}")
+        table: dict[str, Any] = _AGENTS if isinstance(agent, Agent) else _REMOTES
+        known = _AGENTS.get(agent.name) or _REMOTES.get(agent.name)
         if known is not None and known is not agent:
             raise ValueError(f"two agents are named {agent.name!r}")
-        _AGENTS[agent.name] = agent
+        table[agent.name] = agent
+
+
+def remote_agents() -> list[RemoteAgent]:
+    return list(_REMOTES.values())
+
+
+def get_remote(name: str) -> RemoteAgent:
+    """The remote agent called ``name``; an AgentError (404) when there is none."""
+    remote = _REMOTES.get(name)
+    if remote is None:
+        raise AgentError("AgentNotFound", f"no remote agent named {name!r}", 404)
+    return remote
 
 
 def add_workflow(spec: WorkflowSpec) -> None:
