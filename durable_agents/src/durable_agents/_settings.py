@@ -44,6 +44,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STREAM_TTL_MINUTES", "both", "how long a run's stream stays readable after its last event"),
     Setting("STREAM_STORE_PATH", "local", "SQLite file of the embedded stream store (no Redis configured)"),
     Setting("OUTBOX_DIR", "both", "folder the send_email tool writes approved emails to"),
+    Setting("REMOTE_A2A_AGENTS", "local", "the example app's remote A2A agents: name=card-URL pairs, space-separated"),
     Setting("TASKHUB_NAME", "both", "Durable Functions task hub name"),
     Setting("DURABLE_TASK_SCHEDULER_CONNECTION_STRING", "azure", "Durable Task Scheduler endpoint and auth"),
 )
