@@ -87,7 +87,7 @@ def crash_repeatedly(host: Devhost, runs: list[list[str]], crash: str, rng: rand
 
 
 def check(host: Devhost, model: ModelServer, runs: list[list[str]], crashes: list[float], crash: str) -> None:
-    lost = duplicated = out_of_order = 0
+    lost = duplicated = out_of_order = broken = 0
     with httpx.Client(base_url=f"{host.url}/api", timeout=60) as api:
         statuses = Counter(wait_run(api, r, {"completed", "failed", "canceled"}, timeout=180)["status"]
                            for session in runs for r in session)
@@ -99,10 +99,16 @@ def check(host: Devhost, model: ModelServer, runs: list[list[str]], crashes: lis
             duplicated += len(users) - len(set(users))
             out_of_order += users != expected
             # Each turn is whole: user, the tool call, its result, the answer naming that result.
-            for turn in range(len(state["messages"]) // 4):
-                user, call, result, answer = state["messages"][4 * turn: 4 * turn + 4]
-                assert (user["role"], call["role"], result["role"]) == ("user", "assistant", "tool")
-                assert result["content"] == str(session * 1000 + turn) and answer["content"].endswith(result["content"])
+            starts = [i for i, m in enumerate(state["messages"]) if m["role"] == "user"]
+            for start, end in zip(starts, [*starts[1:], len(state["messages"])], strict=True):
+                turn_messages = state["messages"][start:end]
+                turn = int(turn_messages[0]["content"].split(":")[0].split()[2][1:])
+                shape = [m["role"] for m in turn_messages]
+                whole = shape == ["user", "assistant", "tool", "assistant"] and turn_messages[2]["content"] == str(
+                    session * 1000 + turn) and turn_messages[3]["content"].endswith(turn_messages[2]["content"])
+                broken += not whole
+                if not whole:
+                    print(f"\nbroken turn s{session} t{turn}: {turn_messages}")
     requests = [r for r in model.chat_requests() if r["body"].get("messages")]
     finished: dict[tuple[str, str], dict[str, Any]] = {}
     repeated, in_window = 0, []
@@ -125,11 +131,12 @@ def check(host: Devhost, model: ModelServer, runs: list[list[str]], crashes: lis
         if request["finished_at"] is not None:
             finished.setdefault(key, request)
     print(f"\nchaos ({crash}): {SESSIONS * TURNS} runs over {SESSIONS} sessions, {len(crashes)} crashes; "
-          f"statuses {dict(statuses)}; lost {lost}, duplicated {duplicated}, sessions out of order {out_of_order}; "
+          f"statuses {dict(statuses)}; lost {lost}, duplicated {duplicated}, sessions out of order {out_of_order}, "
+          f"broken turns {broken}; "
           f"model calls {len(requests)}, repeated after their reply arrived {repeated} "
           f"(plus {len(in_window)} cut off by a crash at {in_window} ms from the reply's end)")
     assert statuses == {"completed": SESSIONS * TURNS}
-    assert (lost, duplicated, out_of_order, repeated) == (0, 0, 0, 0)
+    assert (lost, duplicated, out_of_order, broken, repeated) == (0, 0, 0, 0, 0)
 
 
 @pytest.mark.parametrize("crash", ["kill", "sigterm"])
