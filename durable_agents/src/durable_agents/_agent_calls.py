@@ -37,7 +37,7 @@ def run(context: df.DurableOrchestrationContext, agent: str, message: str, *, se
         return task
     definition = get_agent(agent)
     spec = {**run_limits(definition), "agent": definition.name, "session_id": session_id or run_id,
-            "message": message, "response_format": response_format}
+            "message": message, "response_format": response_format, "trace_root": context.instance_id}
     task = context.call_sub_orchestrator(ORCHESTRATOR, spec, run_id)
     task.run_id = run_id  # type: ignore[attr-defined]
     return task

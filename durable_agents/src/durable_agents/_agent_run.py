@@ -15,19 +15,21 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import azure.durable_functions as df
 import azure.functions as func
 import jsonschema
+from opentelemetry.trace import SpanKind
 from referencing import Registry
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from . import _session as session
 from . import _settings as settings
+from . import _telemetry as telemetry
 from ._agent import Agent
 from ._catalogue import get_agent
 from ._errors import AgentError
@@ -74,6 +76,8 @@ class _Run:
         self.usage = dict.fromkeys(session.USAGE_KEYS, 0)
         self.pending: dict[str, Any] | None = None
         self.waiting_for: str | None = None
+        self.trace_root = spec.get("trace_root") or context.instance_id
+        self.started = self.now()
 
     def now(self) -> str:
         return self.context.current_utc_datetime.isoformat()
@@ -87,10 +91,17 @@ class _Run:
     def end(self, step: dict[str, Any], status: str = "completed") -> None:
         step["status"], step["ended_at"] = status, self.now()
 
-    def emit(self, kind: str, data: dict[str, Any]):
-        """Publish one event to the run's stream (a small durable step of its own)."""
+    def emit(self, kind: str, data: dict[str, Any], span: dict[str, Any] | None = None):
+        """Publish one event to the run's stream (a small durable step of its own), and a span that ended here."""
         yield self.context.call_activity(PUBLISH, {"run_id": self.context.instance_id,
-                                                   "event": {"type": kind, "data": data}})
+                                                   "event": {"type": kind, "data": data}, "span": span})
+
+    def span(self, step: str, name: str, start: str, attributes: dict[str, Any],
+             error: str | None = None) -> dict[str, Any]:
+        """A span for the publish step to emit: one the orchestrator timed (the run itself, an approval wait)."""
+        return {"name": name, "trace_root": self.trace_root, "run_id": self.context.instance_id, "step": step,
+                "parent": None if step == telemetry.ROOT else telemetry.ROOT, "start": start, "end": self.now(),
+                "attributes": {"gen_ai.agent.name": self.spec["agent"], **attributes}, "error": error}
 
     def wait_for(self, run_id: str | None) -> None:
         self.waiting_for = run_id
@@ -111,7 +122,8 @@ def _model_call(run: _Run, messages: list[dict[str, Any]], use_tools: bool = Tru
     result = yield run.context.call_activity(MODEL_STEP, {
         "agent": run.spec["agent"], "session_id": run.spec["session_id"], "run_messages": messages,
         "response_format": run.spec.get("response_format"), "use_tools": use_tools,
-        "run_id": run.context.instance_id, "step": step["id"],
+        "run_id": run.context.instance_id, "step": step["id"], "started_at": step["started_at"],
+        "trace_root": run.trace_root,
     })
     run.end(step)
     step["usage"] = result["usage"]
@@ -135,20 +147,23 @@ def _approve(run: _Run, call: dict[str, Any]):
     timer = context.create_timer(expires)
     winner = yield context.task_any([decision_task, timer])
     run.pending = None
-    yield from run.emit("status", {"status": "running"})
     if winner != decision_task:
-        run.end(step, "timed_out")
-        return f"No approval arrived within {timeout} seconds, so {name} was not run."
-    timer.cancel()
-    decision = decision_task.result
-    if isinstance(decision, str):
-        decision = json.loads(decision)
-    comment = (decision or {}).get("comment")
-    if (decision or {}).get("approved") is True:
-        run.end(step, "approved")
-        return None
-    run.end(step, "denied")
-    return f"A person denied running {name}" + (f": {comment}" if comment else ".")
+        outcome, refusal = "timed_out", f"No approval arrived within {timeout} seconds, so {name} was not run."
+    else:
+        timer.cancel()
+        decision = decision_task.result
+        if isinstance(decision, str):
+            decision = json.loads(decision)
+        comment = (decision or {}).get("comment")
+        if (decision or {}).get("approved") is True:
+            outcome, refusal = "approved", None
+        else:
+            outcome, refusal = "denied", f"A person denied running {name}" + (f": {comment}" if comment else ".")
+    run.end(step, outcome)
+    yield from run.emit("status", {"status": "running"},
+                        run.span(step["id"], f"approval {name}", step["started_at"],
+                                 {"gen_ai.tool.name": name, "agents.approval.outcome": outcome}))
+    return refusal
 
 
 def _arguments(call: dict[str, Any]) -> Any:
@@ -175,7 +190,8 @@ def _tool_calls(run: _Run, calls: list[dict[str, Any]]):
         tool = agent.tool(name)
         steps.append(run.begin("tool", name))
         payload = {"agent": agent.name, "name": name, "arguments": call["function"].get("arguments"),
-                   "call_id": call["id"], "run_id": context.instance_id, "step": steps[-1]["id"]}
+                   "call_id": call["id"], "run_id": context.instance_id, "step": steps[-1]["id"],
+                   "started_at": steps[-1]["started_at"], "trace_root": run.trace_root}
         if tool is not None and tool.long_running:
             payload.update(timeout_seconds=tool.timeout_seconds, max_attempts=tool.max_attempts)
             tasks.append(context.call_sub_orchestrator(LONG_TOOL, payload))
@@ -187,6 +203,11 @@ def _tool_calls(run: _Run, calls: list[dict[str, Any]]):
         run.end(step, "failed" if outcome["is_error"] else "completed")
         results[call["id"]] = outcome["content"]
     return [{"role": "tool", "tool_call_id": c["id"], "content": results[c["id"]]} for c in calls]
+
+
+def _usage_attributes(usage: dict[str, int]) -> dict[str, int]:
+    return {"gen_ai.usage.input_tokens": usage["prompt_tokens"],
+            "gen_ai.usage.output_tokens": usage["completion_tokens"]}
 
 
 def _structured(text: str | None, schema: dict[str, Any]) -> tuple[Any, str | None]:
@@ -238,7 +259,10 @@ def _loop(context: df.DurableOrchestrationContext, run: _Run, spec: dict[str, An
             yield context.call_entity(sid, "compact", {"summary": compaction["summary"], "drop": compaction["drop"]})
     result = {"response": messages[-1].get("content"), "structured": structured, "usage": run.usage,
               "steps": run.steps, "messages": len(messages)}
-    yield from run.emit("done", {"response": result["response"], "structured": structured, "usage": run.usage})
+    yield from run.emit("done", {"response": result["response"], "structured": structured, "usage": run.usage},
+                        run.span(telemetry.ROOT, f"invoke_agent {spec['agent']}", run.started, {
+                            **_usage_attributes(run.usage), "agents.run.status": "completed",
+                            "gen_ai.operation.name": "invoke_agent", "gen_ai.conversation.id": spec["session_id"]}))
     return result
 
 
@@ -251,7 +275,10 @@ def agent_run(context: df.DurableOrchestrationContext):
         return (yield from _loop(context, run, spec))
     except Exception as exc:
         yield from hand_on(context, session.entity_id(spec["agent"], spec["session_id"]), context.instance_id)
-        yield from run.emit("error", {"message": str(exc)})
+        yield from run.emit("error", {"message": str(exc)}, run.span(
+            telemetry.ROOT, f"invoke_agent {spec['agent']}", run.started,
+            {**_usage_attributes(run.usage), "agents.run.status": "failed", "gen_ai.operation.name": "invoke_agent",
+             "gen_ai.conversation.id": spec["session_id"]}, error=f"{type(exc).__name__}: {exc}"))
         raise
 
 
@@ -435,7 +462,13 @@ async def submit(client: df.DurableOrchestrationClient, agent: Agent, session_id
             await ensure_expiry(client, agent.name, session_id, settings.load().session_ttl_days * 86400)
         return {"run_id": run_id}
 
-    return (await once(key, scope or f"run:{agent.name}", spec, start))["run_id"]
+    began = datetime.now(UTC)
+    run_id = (await once(key, scope or f"run:{agent.name}", spec, start))["run_id"]
+    # The request that started the run, in a trace of its own, linked to the run's root span.
+    telemetry.emit(f"submit {agent.name}", trace_root=f"request:{run_id}", run_id=run_id, step="request", parent=None,
+                   start=began, end=datetime.now(UTC), attributes={"gen_ai.agent.name": agent.name},
+                   kind=SpanKind.SERVER, link_to=(run_id, run_id))
+    return run_id
 
 
 @bp.route(route="agents/{agent}/run", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)

@@ -46,6 +46,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OUTBOX_DIR", "both", "folder the send_email tool writes approved emails to"),
     Setting("REMOTE_A2A_AGENTS", "local", "the example app's remote A2A agents: name=card-URL pairs, space-separated"),
     Setting("TASKHUB_NAME", "both", "Durable Functions task hub name"),
+    Setting("OTEL_EXPORTER_OTLP_ENDPOINT", "local", "OTLP/HTTP collector for traces and metrics, e.g. http://127.0.0.1:4318"),
+    Setting("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "local", "OTLP/HTTP endpoint for traces alone"),
+    Setting("OTEL_SERVICE_NAME", "local", "the service name on traces and metrics (durable-agents)"),
+    Setting("APPLICATIONINSIGHTS_CONNECTION_STRING", "azure", "Application Insights: traces and metrics go there"),
+    Setting("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "azure", "Authorization=AAD: export with the managed identity"),
     Setting("DURABLE_TASK_SCHEDULER_CONNECTION_STRING", "azure", "Durable Task Scheduler endpoint and auth"),
 )
 SETTING_NAMES = frozenset(s.name for s in SETTINGS)

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
+from opentelemetry import trace
 
 from . import _model as model
 from . import _session as session
 from . import _settings as settings
+from . import _telemetry as telemetry
 from ._catalogue import get_agent
 from ._errors import AgentError
 from ._streams import StreamStore, open_store
@@ -100,7 +103,49 @@ async def model_step(payload: dict[str, Any], client: df.DurableOrchestrationCli
     finally:
         # The orchestrator publishes what follows this step only after it returns: the order holds.
         await publisher.flush()
+    _model_span(payload, reply, attempt=2 if again else 1)
     return await _journal(store, journal, reply)
+
+
+def _model_span(payload: dict[str, Any], reply: dict[str, Any], attempt: int) -> None:
+    if not telemetry.enabled():
+        return
+    model_name = model.provider(settings.load()).describe()["model"]
+    usage, now = reply["usage"], datetime.now(UTC)
+    attributes = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model_name,
+                  "gen_ai.agent.name": payload["agent"], "gen_ai.usage.input_tokens": usage["prompt_tokens"],
+                  "gen_ai.usage.output_tokens": usage["completion_tokens"], "agents.step.attempt": attempt,
+                  "gen_ai.response.finish_reasons": [reply.get("finish_reason") or "stop"]}
+    if telemetry.capture_content():
+        attributes["gen_ai.output.messages"] = json.dumps([reply["message"]])
+    started = payload.get("started_at") or now.isoformat()
+    telemetry.emit(f"chat {model_name}", trace_root=payload.get("trace_root") or payload["run_id"],
+                   run_id=payload["run_id"], step=payload["step"], parent=telemetry.ROOT, start=started, end=now,
+                   attributes=attributes, kind=trace.SpanKind.CLIENT)
+    metric = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model_name}
+    telemetry.record("tokens", usage["prompt_tokens"], {**metric, "gen_ai.token.type": "input"})
+    telemetry.record("tokens", usage["completion_tokens"], {**metric, "gen_ai.token.type": "output"})
+    telemetry.record("duration", (now - datetime.fromisoformat(started)).total_seconds(), metric)
+    telemetry.flush()
+
+
+def _tool_span(payload: dict[str, Any], result: dict[str, Any], attempt: int) -> None:
+    if not telemetry.enabled():
+        return
+    now = datetime.now(UTC)
+    started = payload.get("started_at") or now.isoformat()
+    attributes = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": payload["name"],
+                  "gen_ai.tool.call.id": payload.get("call_id"), "gen_ai.agent.name": payload["agent"],
+                  "agents.step.attempt": attempt}
+    if telemetry.capture_content():
+        attributes.update({"gen_ai.tool.call.arguments": payload.get("arguments"),
+                           "gen_ai.tool.call.result": result["content"]})
+    telemetry.emit(f"execute_tool {payload['name']}", trace_root=payload.get("trace_root") or payload["run_id"],
+                   run_id=payload["run_id"], step=payload["step"], parent=telemetry.ROOT, start=started, end=now,
+                   attributes=attributes, error=result["content"] if result["is_error"] else None)
+    telemetry.record("tool", (now - datetime.fromisoformat(started)).total_seconds(),
+                     {"gen_ai.tool.name": payload["name"], "error": result["is_error"]})
+    telemetry.flush()
 
 
 def _run_tool(payload: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +178,8 @@ async def tool_step(payload: dict[str, Any]) -> dict[str, Any]:
     store = open_store()
     journal = f"step:{run_id}:{step}"
     call = {"call_id": payload.get("call_id"), "name": payload["name"], "arguments": payload.get("arguments")}
-    if await store.step_started(run_id, step):
+    again = await store.step_started(run_id, step)
+    if again:
         if (earlier := await store.recall(journal)) is not None:
             return earlier
         tool = get_agent(payload["agent"]).tool(payload["name"])
@@ -145,12 +191,21 @@ async def tool_step(payload: dict[str, Any]) -> dict[str, Any]:
     await store.append(run_id, {"type": "tool_call", "step": step, "data": call})
     result = await asyncio.to_thread(_run_tool, payload)
     await store.append(run_id, {"type": "tool_result", "step": step, "data": {**call, **result}})
+    _tool_span(payload, result, attempt=2 if again else 1)
     return await _journal(store, journal, result)
 
 
 async def publish_step(payload: dict[str, Any]) -> None:
-    """Publish one event the orchestrator decided on (status, approval_required, done, error)."""
+    """Publish one event the orchestrator decided on (status, approval_required, done, error), and emit the span
+    of what ended with it (an approval wait, the run itself)."""
     await open_store().append(payload["run_id"], payload["event"])
+    span = payload.get("span")
+    if span and telemetry.enabled():
+        telemetry.emit(**span)
+        if span["step"] == telemetry.ROOT:
+            telemetry.record("runs", 1, {"gen_ai.agent.name": span["attributes"]["gen_ai.agent.name"],
+                                         "agents.run.status": span["attributes"]["agents.run.status"]})
+        telemetry.flush()
 
 
 def split_for_compaction(messages: list[dict[str, Any]], budget: int) -> int:
