@@ -50,7 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "local", "OTLP/HTTP endpoint for traces alone"),
     Setting("OTEL_SERVICE_NAME", "local", "the service name on traces and metrics (durable-agents)"),
     Setting("APPLICATIONINSIGHTS_CONNECTION_STRING", "azure", "Application Insights: traces and metrics go there"),
-    Setting("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "azure", "Authorization=AAD: export with the managed identity"),
+    Setting("APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "azure", "Authorization=AAD: export with the identity"),
     Setting("DURABLE_TASK_SCHEDULER_CONNECTION_STRING", "azure", "Durable Task Scheduler endpoint and auth"),
 )
 SETTING_NAMES = frozenset(s.name for s in SETTINGS)
