@@ -8,6 +8,7 @@ import json
 import aiohttp
 import azure.durable_functions as df
 import pytest
+from azure.durable_functions.models.utils import http_utils
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -59,8 +60,13 @@ def test_calls_under_the_rpc_url_are_answered_by_the_app_without_a_socket() -> N
     assert delete == "DELETE"
 
 
-def test_other_urls_and_other_event_loops_still_go_over_http() -> None:
+def test_other_urls_and_other_event_loops_still_go_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
     served, elsewhere = free_port(), free_port()
+
+    def fresh_session() -> None:
+        # The SDK keeps one aiohttp session per process, tied to the loop that made it (the Functions worker has
+        # one loop); this test runs two loops, and neither may inherit a session from a loop already closed.
+        monkeypatch.setattr(http_utils, "_client_session", None)
 
     async def install() -> None:
         client_transport.install(f"http://127.0.0.1:{served}{WEBHOOK}/", api([]))
@@ -68,6 +74,7 @@ def test_other_urls_and_other_event_loops_still_go_over_http() -> None:
     async def status(port: int) -> None:
         await df.DurableOrchestrationClient(binding(port)).get_status("x")
 
+    fresh_session()
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(install())
@@ -75,5 +82,6 @@ def test_other_urls_and_other_event_loops_still_go_over_http() -> None:
             loop.run_until_complete(status(elsewhere))
     finally:
         loop.close()
+    fresh_session()
     with pytest.raises(aiohttp.ClientConnectionError):  # the served URL, but from a loop that does not serve it
         asyncio.run(status(served))
