@@ -11,6 +11,8 @@ from pathlib import Path
 from .durable.versioning import Versioning, VersioningError
 
 DEFAULT_HUB = "TestHubName"
+# Task hub names devhost accepts everywhere: host.json, the management API, the dashboard, gRPC calls.
+HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,49}")
 _SETTING_REF = re.compile(r"%([^%]+)%")
 
 
@@ -69,7 +71,7 @@ def load_host_config(app_dir: Path) -> HostConfig:
     prefix = (extensions.get("http") or {}).get("routePrefix", "api")
     hub = (extensions.get("durableTask") or {}).get("hubName") or DEFAULT_HUB
     hub = _substitute(hub)
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,49}", hub):
+    if not HUB_NAME.fullmatch(hub):
         raise ConfigError(
             f"task hub name {hub!r} is invalid: use 3-50 letters and digits, starting with a letter"
         )

@@ -22,6 +22,7 @@ from .functions import Function, FunctionIndex
 from .invoker import Invoker
 from .keys import Keys
 from .routes import Route, compile_route, most_specific_first
+from .sidecar.server import Sidecar
 from .timer_triggers import TimerTriggers
 
 log = logging.getLogger("devhost")
@@ -41,8 +42,9 @@ class Host:
 
     def __init__(self, *, functions: FunctionIndex, engine: Engine, invoker: Invoker,
                  hub: str, route_prefix: str, keys: Keys, enforce_auth: bool, base_url: str,
-                 trusted_hosts: frozenset[str] | None = None) -> None:
+                 trusted_hosts: frozenset[str] | None = None, sidecar: Sidecar | None = None) -> None:
         self.functions = functions
+        self.sidecar = sidecar
         self.trusted_hosts = trusted_hosts
         self.engine = engine
         self.invoker = invoker
@@ -96,6 +98,8 @@ class Host:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.engine.start()
+                    if self.sidecar is not None:
+                        await self.sidecar.start(self.engine)
                     client_transport.install(f"{self.base_url}{WEBHOOK_PATH}/", self)
                     self.timers.start()
                     self.ready = True
@@ -107,8 +111,12 @@ class Host:
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False
                 client_transport.uninstall(f"{self.base_url}{WEBHOOK_PATH}/")
+                if self.sidecar is not None:
+                    self.sidecar.close()  # workers may still complete what they hold while the engine stops
                 await self.timers.stop()
                 await self.engine.stop()
+                if self.sidecar is not None:
+                    await self.sidecar.stop()
                 self.invoker.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

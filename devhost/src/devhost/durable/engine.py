@@ -3,8 +3,10 @@
 The engine's own work runs on the host's event loop in short *turns*: a turn applies every queued write
 (HTTP calls, finished activities, fired timers, finished episodes and entity batches), takes the work that
 became ready and commits it all in one SQLite transaction. User code never runs inside a turn: orchestrator
-episodes and entity batches are handed to the invoker, as the Python worker runs them (on its thread pool,
-where no event loop runs), and their results come back as writes for a later turn. One episode per
+episodes, activities and entity batches are handed to an executor (``executor.py``): the Functions app's own
+functions run in process, as the Python worker runs them (on its thread pool, where no event loop runs), any
+other name goes to a Durable Task SDK worker connected over gRPC (``devhost.sidecar``). Their results come
+back as writes for a later turn, the same writes whichever executor ran them. One episode per
 instance and one batch per entity run at a time; different instances and entities run side by side.
 Only after a commit are activities started, timers armed, user code called and callers answered, so
 nothing acknowledged or started can be lost by a crash; on restart the queues in the database are simply
@@ -19,19 +21,19 @@ import functools
 import json
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aiohttp
-from azure.functions import meta
 
 from ..functions import Function, FunctionIndex
 from ..invoker import Invoker
 from .actions import HTTP_ACTIVITY
-from .entities import BatchResult, run_batch
-from .episode import Outcome, as_token, entity_instance_id, is_retry_event, run_episode, version_mismatch
+from .entities import BatchResult
+from .episode import Outcome, as_token, entity_instance_id, is_retry_event, version_mismatch
+from .executor import Executor, InProcess, Kind, TaskFailure
 from .history import Event, EventType, event, parse_timestamp, timestamp, utcnow
 from .instance import TERMINAL, Instance
 from .rewind import rewound
@@ -41,7 +43,6 @@ from .versioning import Versioning
 
 log = logging.getLogger("devhost.durable")
 Key = tuple[str, str]
-_activity_converter = meta.get_binding_registry().get("activityTrigger")  # type: ignore[union-attr]
 
 
 class Conflict(Exception):
@@ -98,13 +99,16 @@ class Engine:
         invoker: Invoker,
         extra_args: Callable[[Function], dict[str, Any]],
         versioning: Versioning | None = None,
+        remote: Executor | None = None,
     ) -> None:
         install_sdk_speedups()
         self.store = store
         self.versioning = versioning or Versioning()
         self.functions = functions
-        self.invoker = invoker
-        self.extra_args = extra_args
+        # The app's own functions run in process; every other name goes to the remote executor when there is one
+        # (Durable Task SDK workers connected over gRPC), where it waits for a worker that has it.
+        self.local = InProcess(functions, invoker, extra_args)
+        self.remote = remote
         self._instances: dict[Key, Instance] = {}
         self._inbox: dict[Key, list[_Item]] = {}
         self._unsaved: set[Key] = set()
@@ -167,6 +171,15 @@ class Engine:
             if seq not in self._timers:
                 self._arm_timer(seq, hub, iid, execution, fire_at, json.loads(text))
 
+    def accepts(self, kind: Kind, name: str) -> bool:
+        """Whether an orchestration, activity or entity of this name can run here (now or once a worker has it)."""
+        return self.remote is not None or self.local.runs(kind, name)
+
+    def _executor(self, kind: Kind, name: str) -> Executor:
+        if self.remote is None or self.local.runs(kind, name):
+            return self.local
+        return self.remote
+
     # what the HTTP API calls
 
     def instance(self, hub: str, instance_id: str) -> Instance | None:
@@ -185,13 +198,17 @@ class Engine:
 
     async def start_instance(
         self, hub: str, name: str, instance_id: str, input_text: str | None, version: str | None = None,
+        start_at: datetime | None = None, replaceable: frozenset[str] | None = None,
     ) -> None:
         """Create (or replace a finished) instance and queue its ExecutionStarted; durable on return.
 
-        ``version`` None gives the instance host.json's ``defaultVersion``.
+        ``version`` None gives the instance host.json's ``defaultVersion``. ``start_at`` in the future keeps the
+        instance Pending until then. ``replaceable`` names the statuses of an existing instance that this start
+        may replace (None: any finished one).
         """
         version = self.versioning.version_for(version)
-        await self._write(lambda: self._create(hub, name, instance_id, input_text, None, version))
+        await self._write(lambda: self._create(hub, name, instance_id, input_text, None, version, start_at,
+                                               replaceable))
 
     async def raise_event(self, hub: str, instance_id: str, name: str, data: str | None) -> None:
         ev = event(EventType.EVENT_RAISED, -1, Name=name, Input=data)
@@ -227,6 +244,10 @@ class Engine:
         target = entity_instance_id(entity_id)
         message = {"name": op, "input": input_text, "isSignal": True, "caller": None}
         await self._write(lambda: self._enqueue_entity_op(hub, target, message))
+
+    async def remove_empty_entities(self, hub: str) -> int:
+        """Forget the hub's entities that hold no state and wait for no operation; returns how many."""
+        return await self._write(lambda: self.store.delete_empty_entities(hub))
 
     def entity_state(self, hub: str, entity_id: str) -> tuple[str | None, bool, str] | None:
         return self.store.entity(hub, entity_instance_id(entity_id))
@@ -291,7 +312,8 @@ class Engine:
                     write.done.set_result(value)
         for action in after:
             action()
-        if self._writes:
+        # An instance can become ready again inside the turn (a resume releases the events held while suspended).
+        if self._writes or (self._ready and not self._stopping):
             self._kick()
 
     def _take_ready(self) -> None:
@@ -306,9 +328,13 @@ class Engine:
             if key not in self._entities_busy:
                 self._take_batch(key)
 
-    def _hand_off(self, run: Callable[[], Any], finish: Callable[[Any], None]) -> None:
-        """Run user code on the worker pool; ``finish`` gets its result (or the exception) in a later turn."""
-        future = self.invoker.submit(run)
+    def _hand_off(self, start: Callable[[], Awaitable[Any]], finish: Callable[[Any], None]) -> None:
+        """Start user code through its executor; ``finish`` gets its result (or the exception) in a later turn.
+
+        A call that is cancelled (the executor gave it up at shutdown) finishes nothing: it runs again at the next
+        start from what the store holds.
+        """
+        future = asyncio.ensure_future(start())
         self._user_calls.add(future)
 
         def done(_: asyncio.Future[Any]) -> None:
@@ -333,10 +359,11 @@ class Engine:
 
     def _create(
         self, hub: str, name: str, instance_id: str, input_text: str | None,
-        parent: dict[str, Any] | None, version: str | None,
+        parent: dict[str, Any] | None, version: str | None, start_at: datetime | None = None,
+        replaceable: frozenset[str] | None = None,
     ) -> None:
         old = self.instance(hub, instance_id)
-        if old is not None and not old.is_terminal:
+        if old is not None and (not old.is_terminal or (replaceable is not None and old.status not in replaceable)):
             raise Conflict(f"an instance with ID '{instance_id}' already exists and is {old.status}")
         if old is not None:
             self.store.delete_instance(hub, instance_id)
@@ -349,7 +376,15 @@ class Engine:
         self._instances[inst.key] = inst
         started = event(EventType.EXECUTION_STARTED, -1, now, Name=name, Input=input_text,
                         Version=version, OrchestrationInstance={"InstanceId": instance_id},
-                        ParentInstance=parent and {"InstanceId": parent["id"]})
+                        ParentInstance=parent and {"InstanceId": parent["id"], "TaskScheduledId": parent["task_id"]})
+        if start_at is not None and start_at > utcnow():
+            # A timer row holds the start, so it survives a restart and the instance stays Pending until then.
+            fire_at = timestamp(start_at)
+            started["ScheduledStartTime"] = fire_at
+            seq = self.store.add_timer(hub, instance_id, inst.execution, fire_at, json.dumps(started))
+            args = (seq, hub, instance_id, inst.execution, fire_at, started)
+            self._after.append(lambda: self._arm_timer(*args))
+            return
         self._deliver(hub, instance_id, inst.execution, started)
 
     def _rewind(self, hub: str, instance_id: str, reason: str | None) -> None:
@@ -496,6 +531,8 @@ class Engine:
                 left.append(item)
             else:
                 held.append(item)
+        # After a restart the inbox is in arrival order; a new execution's ExecutionStarted still goes first.
+        held.sort(key=lambda item: item.event["EventType"] != EventType.EXECUTION_STARTED)
         now = utcnow()
         self._consume(dropped)
         if left:
@@ -514,16 +551,17 @@ class Engine:
             if left and not suspended:
                 self._ready[inst.key] = None
             return
-        if self.versioning.refuses(inst.version):
+        executor = self._executor("orchestration", inst.name)
+        # host.json versioning is the app's own; Durable Task SDK workers apply their versioning themselves.
+        if executor is self.local and self.versioning.refuses(inst.version):
             self._refuse(inst, held, now)
             return
         inst.status = "Running"
         job = _EpisodeJob(inst, held, now, suspended, self._generation)
         self._busy.add(inst.key)
         self._held.extend((inst.key, item) for item in held)
-        fn = self.functions.orchestrators.get(inst.name.lower())
-        run = functools.partial(run_episode, inst, [item.event for item in held], fn and fn.user_function, now)
-        self._after.append(lambda: self._hand_off(run, lambda outcome: self._finish_episode(job, outcome)))
+        start = functools.partial(executor.episode, inst, [item.event for item in held], now)
+        self._after.append(lambda: self._hand_off(start, lambda outcome: self._finish_episode(job, outcome)))
 
     def _refuse(self, inst: Instance, held: list[_Item], now: datetime) -> None:
         """An instance whose version this app's code may not run: fail it, or leave its work waiting."""
@@ -591,7 +629,7 @@ class Engine:
             self._after.append(lambda args=args: self._arm_timer(*args))
         for child_id, name, input_text, task_id, version in out.children:
             parent = {"hub": hub, "id": inst.id, "execution": inst.execution, "task_id": task_id}
-            if self.functions.orchestrators.get(name.lower()) is None:
+            if not self.accepts("orchestration", name):
                 self._deliver(hub, inst.id, inst.execution, event(
                     EventType.SUB_ORCHESTRATION_FAILED, -1, TaskScheduledId=task_id,
                     Reason=f"The orchestrator function '{name}' does not exist in this app.",
@@ -606,6 +644,8 @@ class Engine:
                     Reason=str(exc), Details=None))
         for target, op in out.entity_ops:
             self._enqueue_entity_op(hub, target, op)
+        for target, sent in out.messages:
+            self._deliver(hub, target, None, sent)
         if out.parent_message is not None and inst.parent:
             self._deliver(inst.parent["hub"], inst.parent["id"], inst.parent["execution"],
                           out.parent_message)
@@ -614,7 +654,7 @@ class Engine:
             inst.status = "Suspended"  # a suspend that arrived with this episode's events
         inst.updated = timestamp(now)
         if out.continue_as_new is not None:
-            self._continue_as_new(inst, out.continue_as_new)
+            self._continue_as_new(inst, out.continue_as_new, out.carryover, out.new_version)
         self.store.save_instance(inst.row())
         if inst.is_terminal:
             self._finished(inst)
@@ -625,14 +665,22 @@ class Engine:
         row = (seq, inst.hub, inst.id, inst.execution, task_id, kind, name, input_text)
         self._after.append(lambda: self._start_task(*row))
 
-    def _continue_as_new(self, inst: Instance, input_text: str) -> None:
+    def _continue_as_new(self, inst: Instance, input_text: str, carryover: list[Event],
+                         new_version: str | None) -> None:
         self.store.clear_history(inst.hub, inst.id)
         inst.reset_history()
         inst.execution += 1
         inst.input, inst.output, inst.status = input_text, None, "Running"
+        inst.version = new_version if new_version is not None else inst.version
         started = event(EventType.EXECUTION_STARTED, -1, Name=inst.name, Input=input_text,
                         Version=inst.version, OrchestrationInstance={"InstanceId": inst.id})
-        self._deliver(inst.hub, inst.id, inst.execution, started)
+        # First in the inbox, ahead of events that arrived during the last episode: a new execution begins with
+        # its ExecutionStarted (the Durable Task SDK starts the orchestrator only on that event, and events before
+        # it would be buffered and never wake it), then what the old execution carried over.
+        key = inst.key
+        self._inbox[key] = [_Item(inst.execution, ev) for ev in [started, *carryover]] + self._inbox.get(key, [])
+        self._unsaved.add(key)
+        self._ready[key] = None
 
     def _finished(self, inst: Instance) -> None:
         level = logging.INFO if inst.status == "Completed" else logging.WARNING
@@ -650,9 +698,9 @@ class Engine:
         state, exists = (saved[0], saved[1]) if saved else (None, False)
         job = _BatchJob(key, ops, state, exists, self._generation)
         self._entities_busy.add(key)
-        fn = self.functions.entities.get(key[1].split("@", 2)[1])
-        run = functools.partial(run_batch, fn and fn.user_function, key[1], state, exists, [op for _, op in ops])
-        self._after.append(lambda: self._hand_off(run, lambda result: self._finish_batch(job, result)))
+        executor = self._executor("entity", key[1].split("@", 2)[1])
+        start = functools.partial(executor.entity_batch, *key, state, exists, [op for _, op in ops])
+        self._after.append(lambda: self._hand_off(start, lambda result: self._finish_batch(job, result)))
 
     def _finish_batch(self, job: _BatchJob, result: BatchResult | BaseException) -> None:
         if job.generation != self._generation:
@@ -677,9 +725,19 @@ class Engine:
             response: dict[str, Any] = {"result": outcome.get("result")}
             if outcome.get("isError"):
                 response["exceptionType"] = "EntityOperationFailed"
+                if outcome.get("failureDetails"):
+                    response["failureDetails"] = outcome["failureDetails"]
             self._deliver(caller["hub"], caller["id"], caller["execution"],
                           event(EventType.EVENT_RAISED, -1, Name=caller["guid"],
                                 Input=json.dumps(response)))
+        for target, op in result.signals:
+            self._enqueue_entity_op(hub, entity_instance_id(target), op)
+        for instance_id, name, input_text, version in result.starts:
+            try:
+                with self.store.savepoint():
+                    self._create(hub, name, instance_id, input_text, None, self.versioning.version_for(version))
+            except Conflict as exc:
+                log.warning("entity %s could not start orchestration %s: %s", entity, name, exc)
 
     # activities and built-in HTTP calls
 
@@ -687,7 +745,10 @@ class Engine:
                     name: str, input_text: str | None) -> None:
         if self._stopping:
             return
-        run = self._call_http(input_text) if kind == "http" else self._call_activity(name, input_text)
+        if kind == "http":
+            run = self._call_http(input_text)
+        else:
+            run = self._executor("activity", name).activity(hub, iid, task_id, name, input_text)
         task = asyncio.ensure_future(
             self._finish_task(run, seq, hub, iid, execution, task_id, name, self._generation))
         self._running[seq] = task
@@ -697,6 +758,10 @@ class Engine:
         try:
             result = await run
             ev = event(EventType.TASK_COMPLETED, -1, TaskScheduledId=task_id, Result=result)
+        except TaskFailure as exc:  # a worker's activity failed and said how
+            log.warning("activity %s failed for %s: %s", name, iid, exc)
+            ev = event(EventType.TASK_FAILED, -1, TaskScheduledId=task_id, Reason=str(exc),
+                       Details=exc.details.get("StackTrace"), FailureDetails=exc.details)
         except Exception as exc:  # the user's activity failed: the orchestrator sees a TaskFailed
             log.warning("activity %s failed for %s: %s: %s", name, iid, type(exc).__name__, exc)
             ev = event(EventType.TASK_FAILED, -1, TaskScheduledId=task_id,
@@ -711,18 +776,6 @@ class Engine:
                 self._deliver(hub, iid, execution, ev, source=("task", seq))
 
         self._submit(complete)
-
-    async def _call_activity(self, name: str, input_text: str | None) -> str | None:
-        fn = self.functions.activities.get(name.lower())
-        if fn is None:
-            raise LookupError(f"The activity function '{name}' does not exist in this app.")
-        value = _activity_converter.decode(
-            meta.Datum(type="json", value=input_text if input_text is not None else "null"),
-            trigger_metadata=None,
-        )
-        kwargs = {fn.trigger_arg: value, **self.extra_args(fn)}
-        result = await self.invoker.call(fn.user_function, fn.is_async, **kwargs)
-        return _activity_converter.encode(result, expected_type=None).value
 
     async def _call_http(self, input_text: str | None) -> str:
         request = json.loads(input_text or "{}")
@@ -747,6 +800,11 @@ class Engine:
 
         def fire() -> None:
             self._timers.pop(seq, None)
+            # The loop's clock may fire a little early; a timer must never fire before its time.
+            early = (parse_timestamp(fire_at) - utcnow()).total_seconds()
+            if early > 0 and not self._stopping and self._loop is not None:
+                self._timers[seq] = self._loop.call_later(early + 0.001, fire)
+                return
 
             def deliver() -> None:
                 if generation == self._generation:  # else the reload armed this timer again

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -15,6 +15,10 @@ class BatchResult:
     state: str | None
     exists: bool
     results: list[dict[str, Any]]
+    # What the operations asked for besides results: (entity id, operation message) signals to other entities
+    # and (instance id, name, input, version) orchestrations to start.
+    signals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    starts: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
 
 
 def split_entity_id(entity_id: str) -> tuple[str, str]:

@@ -47,6 +47,11 @@ class Outcome:
     children: list[tuple[str, str, str | None, int, str | None]] = field(default_factory=list)
     entity_ops: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     parent_message: Event | None = None
+    # (instance id, event) for other instances: events an orchestrator sends with send_event.
+    messages: list[tuple[str, Event]] = field(default_factory=list)
+    # With continue_as_new: events the new execution gets after its ExecutionStarted, and a version of its own.
+    carryover: list[Event] = field(default_factory=list)
+    new_version: str | None = None
 
 
 def is_retry_event(inst: Instance, ev: Event) -> bool:

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..config import HUB_NAME
 from ..errors import error_response
 from .client_binding import WEBHOOK_PATH, management_urls
 from .engine import Conflict, Engine
@@ -26,7 +27,6 @@ from .status import status_body
 
 Handler = Callable[..., Awaitable[Response]]
 log = logging.getLogger("devhost.durable")
-_HUB_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{2,49}")
 RUNTIME_STATUSES = ("Pending", "Running", "Completed", "ContinuedAsNew", "Failed", "Terminated",
                     "Suspended")
 
@@ -170,7 +170,7 @@ class ManagementApi:
     def hub_of(self, request: Request) -> str:
         """The task hub a call names (``taskHub=``), or the host's own."""
         hub = request.query_params.get("taskHub") or self.default_hub
-        if not _HUB_NAME.fullmatch(hub):
+        if not HUB_NAME.fullmatch(hub):
             raise BadRequest(f"taskHub {hub!r} is not a valid task hub name", "InvalidTaskHub")
         return hub
 
@@ -187,14 +187,15 @@ class ManagementApi:
 
     async def start(self, request: Request, hub: str, name: str, iid: str | None = None) -> Response:
         function = self.engine.functions.orchestrators.get(name.lower())
-        if function is None:
+        if not self.engine.accepts("orchestration", name):
             message = f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
             return error_response(400, "OrchestratorNotFound", message, ExceptionMessage=message)
         input_text = await _json_body(request)
         timeout = _seconds(request.query_params.get("timeout"))
         iid = iid or uuid.uuid4().hex
         try:
-            await self.engine.start_instance(hub, function.durable_name(), iid, input_text,
+            # A name the app does not have waits for a Durable Task SDK worker that has it (devhost serves gRPC).
+            await self.engine.start_instance(hub, function.durable_name() if function else name, iid, input_text,
                                              request.query_params.get("version"))
         except Conflict as exc:
             return error_response(409, "InstanceExists", str(exc))
@@ -316,7 +317,7 @@ class ManagementApi:
     # entities
 
     async def signal_entity(self, request: Request, hub: str, name: str, key: str) -> Response:
-        if self.engine.functions.entities.get(name.lower()) is None:
+        if not self.engine.accepts("entity", name):
             return error_response(404, "EntityNotFound", f"the app has no entity function named '{name}'")
         op = request.query_params.get("op") or ""
         data = await _json_body(request)

@@ -143,6 +143,32 @@ class Store:
             [(hub, instance_id, start + i, text) for i, text in enumerate(texts)],
         )
 
+    def last_events(self, hub: str, instance_id: str, count: int) -> list[dict[str, Any]]:
+        """The instance's last ``count`` history events, newest first."""
+        rows = self.db.execute(
+            "SELECT event FROM history WHERE hub=? AND id=? ORDER BY seq DESC LIMIT ?", (hub, instance_id, count))
+        return [json.loads(r[0]) for r in rows]
+
+    def children(self, hub: str, instance_id: str) -> list[str]:
+        """Ids of the sub-orchestrations an instance started (its current children)."""
+        rows = self.db.execute(
+            "SELECT id FROM instances WHERE hub=? AND json_extract(parent, '$.id')=? ORDER BY created, id",
+            (hub, instance_id))
+        return [r[0] for r in rows]
+
+    def finished_ids(self, hub: str, statuses: list[str], since: str | None, until: str | None,
+                     after: tuple[str, str] | None, limit: int) -> list[tuple[str, str]]:
+        """(last update, id) of finished instances in that order, from just after ``after``."""
+        sql = f"SELECT updated, id FROM instances WHERE hub=? AND status IN ({','.join('?' * len(statuses))})"
+        args: list[Any] = [hub, *statuses]
+        if since:
+            sql, args = sql + " AND updated >= ?", args + [since]
+        if until:
+            sql, args = sql + " AND updated < ?", args + [until]
+        if after:
+            sql, args = sql + " AND (updated > ? OR (updated = ? AND id > ?))", args + [after[0], *after]
+        return self.db.execute(sql + " ORDER BY updated, id LIMIT ?", [*args, limit]).fetchall()
+
     def clear_history(self, hub: str, instance_id: str) -> None:
         self.db.execute("DELETE FROM history WHERE hub=? AND id=?", (hub, instance_id))
 
@@ -225,6 +251,13 @@ class Store:
             "updated=excluded.updated, failure=coalesce(excluded.failure, failure)",
             (hub, entity, state, int(exists), updated, json.dumps(failure) if failure else None),
         )
+
+    def delete_empty_entities(self, hub: str) -> int:
+        """Forget entities that have no state and no queued operation; returns how many."""
+        cur = self.db.execute(
+            "DELETE FROM entities WHERE hub=? AND exists_=0 AND NOT EXISTS "
+            "(SELECT 1 FROM entity_ops o WHERE o.hub=entities.hub AND o.entity=entities.entity)", (hub,))
+        return cur.rowcount
 
     def list_entities(self, hub: str, prefix: str) -> list[tuple[str, str | None, bool, str, str | None]]:
         """(entity id, state, exists, last update, last failed operation as JSON) of each entity that exists or
