@@ -9,7 +9,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from . import _agent_functions, _agent_run, _openapi, _run_stream, _session_expiry, _turns, _workflows
+from . import _agent_functions, _agent_run, _console, _openapi, _run_stream, _session_expiry, _turns, _workflows
 from ._a2a import remote as _a2a_remote
 from ._a2a import server as _a2a_server
 from ._a2a.remote import RemoteAgent
@@ -51,7 +51,7 @@ class AgentFunctionApp(df.DFApp):
         super().__init__(http_auth_level=http_auth_level)
         add_agents(agents)
         for module in (_agent_functions, _agent_run, _run_stream, _session_expiry, _turns, _workflows, _a2a_server,
-                       _a2a_remote, _openapi):
+                       _a2a_remote, _openapi, _console):
             self.register_functions(module.bp)
         for fn in workflows:
             self._add_workflow(fn)

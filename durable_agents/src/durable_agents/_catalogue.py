@@ -12,6 +12,7 @@ from typing import Any
 from ._a2a.remote import RemoteAgent
 from ._agent import Agent
 from ._errors import AgentError
+from ._schemas import Check
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,8 @@ class WorkflowSpec:
 
     name: str
     orchestrator: str
-    check_input: Any
-    events: dict[str, Any]
+    check_input: Check
+    events: dict[str, Check]
 
 
 _AGENTS: dict[str, Agent] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
@@ -10,13 +11,34 @@ import pydantic
 
 from ._errors import AgentError
 
-Check = Callable[[Any], Any]
+
+@dataclass(frozen=True)
+class Check:
+    """Returns the value to use (a model's JSON form) or raises AgentError 400 ``InvalidInput``; it keeps what it
+    checks against, so the OpenAPI document can show it."""
+
+    declared: Any
+    check: Callable[[Any], Any]
+
+    def __call__(self, value: Any) -> Any:
+        return self.check(value)
+
+    def json_schema(self) -> dict[str, Any] | None:
+        """The JSON schema (draft 2020-12) of what passes; None when anything does or a model cannot tell."""
+        if isinstance(self.declared, dict):
+            return self.declared
+        if self.declared is None:
+            return None
+        try:
+            return self.declared.model_json_schema()
+        except pydantic.PydanticUserError:  # a model with a field type that has no JSON schema still checks
+            return None
 
 
 def checker(declared: Any, what: str) -> Check:
-    """A function that returns the value to use (a model's JSON form) or raises AgentError 400 ``Invalid...``."""
+    """The check of a value against ``declared`` (``what`` names the value in its errors)."""
     if declared is None:
-        return lambda value: value
+        return Check(None, lambda value: value)
     if isinstance(declared, type) and issubclass(declared, pydantic.BaseModel):
         def check_model(value: Any) -> Any:
             try:
@@ -24,7 +46,7 @@ def checker(declared: Any, what: str) -> Check:
             except pydantic.ValidationError as exc:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(body)'}: {e['msg']}" for e in exc.errors())
                 raise AgentError("InvalidInput", f"{what}: {problems}") from None
-        return check_model
+        return Check(declared, check_model)
     if isinstance(declared, dict):
         jsonschema.Draft202012Validator.check_schema(declared)
         validator = jsonschema.Draft202012Validator(declared)
@@ -35,5 +57,5 @@ def checker(declared: Any, what: str) -> Check:
                 where = "/".join(map(str, error.absolute_path)) or "(body)"
                 raise AgentError("InvalidInput", f"{what}: {where}: {error.message}")
             return value
-        return check_schema
+        return Check(declared, check_schema)
     raise TypeError(f"{what} must be a pydantic model class, a JSON schema (dict) or None, got {declared!r}")
