@@ -27,14 +27,19 @@ def test_old_turns_are_compacted_into_a_summary(start_app, model: ModelServer) -
     with httpx.Client(base_url=f"{host.url}/api", timeout=60) as api:
         for turn in range(3):
             model.say(f"Answer number {turn} with enough words to use up the small token budget quickly.")
-            api.post("/agents/assistant/run", json={"message": f"Question number {turn} about the weather today",
-                                                   "session_id": "compact-1"})
+            run = api.post("/agents/assistant/run", json={"message": f"Question number {turn} about the weather "
+                                                         "today", "session_id": "compact-1"}).json()
         session = api.get("/agents/assistant/sessions/compact-1").json()
         summary_requests = [r for r in model.chat_requests()
                             if r["body"]["messages"][0]["content"].startswith("Summarise the conversation")]
         assert summary_requests, "no summarisation call was made"
         assert session["summary"] == f"scripted: {summary_requests[-1]['body']['messages'][-1]['content']}"
         assert session["compacted_messages"] > 0
+        # The run that compacted shows the summarisation as a step with its tokens, counted in the run's usage.
+        compaction = next(step for step in run["steps"] if step["name"] == "compaction")
+        assert compaction["usage"]["total_tokens"] > 0
+        model_steps = [step["usage"]["total_tokens"] for step in run["steps"] if step["kind"] == "model"]
+        assert sum(model_steps) == run["usage"]["total_tokens"]
         assert len(session["messages"]) + session["compacted_messages"] == 6
         assert session["messages"][0]["role"] == "user"
         model.say("ok")

@@ -255,6 +255,7 @@ def _loop(context: df.DurableOrchestrationContext, run: _Run, spec: dict[str, An
                                                                  "session_id": spec["session_id"]})
         run.end(step)
         if compaction:
+            step["usage"] = compaction["usage"]
             run.usage = session.add_usage(run.usage, compaction["usage"])
             yield context.call_entity(sid, "compact", {"summary": compaction["summary"], "drop": compaction["drop"]})
     result = {"response": messages[-1].get("content"), "structured": structured, "usage": run.usage,

@@ -87,11 +87,12 @@ RUN_ID = _path("run_id", STRING)
 WORKFLOW_ID = _path("workflow_id", {"type": "string", "description": "the id POST /api/workflows/{name} answered"})
 SESSION = {"type": "string", "pattern": f"^{SESSION_ID.pattern}$"}
 RUN_LINKS = {operation: {"operationId": operation, "parameters": {"run_id": "$response.body#/run_id"}}
-             for operation in ("getRun", "streamRun", "approveRun", "cancelRun")}
+             for operation in ("getRun", "getRunTrace", "streamRun", "approveRun", "cancelRun")}
 WORKFLOW_LINKS = {operation: {"operationId": operation, "parameters": {"workflow_id": "$response.body#/id"}}
                   for operation in ("getWorkflow", "sendWorkflowEvent")}
 USAGE = {"type": "object", "properties": {key: {"type": "integer"} for key in USAGE_KEYS}}
 LINKS = {"type": "object", "additionalProperties": STRING}
+TRACE_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$", "description": "as trace viewers show it"}
 
 SCHEMAS: dict[str, Any] = {
     "Error": _object(["error"], error=_object(["code", "message"], code={
@@ -162,15 +163,25 @@ SCHEMAS: dict[str, Any] = {
         a2a=_object(["card"], card=STRING))}),
     "SessionList": _object(["agent", "sessions"], agent=STRING, sessions={"type": "array", "items": _object(
         ["session_id"], session_id=STRING, turns={"type": "integer"}, messages={"type": "integer"},
-        usage=_ref("Usage"), created=STRING, updated=STRING, queue={"type": "array", "items": STRING},
-        last_message=NULLABLE_STRING)}),
+        compacted_messages={"type": "integer"}, summarised={"type": "boolean"}, usage=_ref("Usage"),
+        created=STRING, updated=STRING, queue={"type": "array", "items": STRING}, last_message=NULLABLE_STRING)}),
     "RunList": _object(["since", "runs"], since=STRING, runs={"type": "array", "items": _object(
-        ["run_id", "status"], run_id=STRING, agent=NULLABLE_STRING, session_id=NULLABLE_STRING, status=STRING,
-        created=NULLABLE_STRING, updated=NULLABLE_STRING, steps={"type": "integer"})}),
+        ["run_id", "status"], run_id=STRING, agent=NULLABLE_STRING, session_id=NULLABLE_STRING,
+        status={"type": "string", "enum": RUN_STATUSES}, created=NULLABLE_STRING, updated=NULLABLE_STRING,
+        steps={"type": "integer"}, usage={"anyOf": [_ref("Usage"), {"type": "null"}]})}),
     "WorkflowList": _object(["workflows"], workflows={"type": "array", "items": _object(
-        ["name", "events", "instances"], name=STRING, events={"type": "array", "items": STRING},
-        instances={"type": "array", "items": _object(["id", "pattern", "status"], id=STRING, pattern=STRING,
-                                                    status=STRING)})}),
+        ["name", "events", "instances"], name=STRING, input_schema={"type": ["object", "null"]},
+        events={"type": "array", "items": STRING},
+        event_schemas={"type": "object", "additionalProperties": {"type": ["object", "null"]}},
+        instances={"type": "array", "items": _object(
+            ["id", "pattern", "status"], id=STRING, pattern=STRING,
+            status={"type": "string", "enum": sorted(set(WORKFLOW_STATUS.values()))}, stage=ANY,
+            runs={"type": "array", "items": STRING}, created=NULLABLE_STRING, updated=NULLABLE_STRING,
+            trace_id=TRACE_ID)})}),
+    "Trace": _object(["run_id", "trace_id", "root", "exported"], run_id=STRING, trace_id=TRACE_ID,
+                     root={**STRING, "description": "the instance the trace is named after: the run, or the "
+                                                    "workflow that made it"},
+                     exported={"type": "boolean", "description": "whether this app exports traces at all"}),
     "JsonRpcRequest": _object(
         ["jsonrpc", "method"], jsonrpc={"type": "string", "const": "2.0"}, id={"type": ["string", "integer"]},
         method={"type": "string", "examples": ["SendMessage", "GetTask", "message/send", "tasks/get"]},
@@ -265,6 +276,9 @@ def _paths(prefix: str, schemas: dict[str, Any]) -> dict[str, Any]:
         "/runs/{run_id}": {"get": {
             "operationId": "getRun", "tags": ["runs"], "summary": "a run: status, steps, usage, answer or error",
             "parameters": [RUN_ID], "responses": _answers({200: ("the run", _ref("Run"))}, 404)}},
+        "/runs/{run_id}/trace": {"get": {
+            "operationId": "getRunTrace", "tags": ["runs"], "summary": "the trace id the run's spans carry",
+            "parameters": [RUN_ID], "responses": _answers({200: ("the trace", _ref("Trace"))}, 404)}},
         "/runs/{run_id}/approval": {"post": {
             "operationId": "approveRun", "tags": ["runs"],
             "summary": "approve or deny the tool call a run waits on (409 when nothing waits)",
@@ -319,9 +333,10 @@ def _paths(prefix: str, schemas: dict[str, Any]) -> dict[str, Any]:
             "responses": {"200": {"description": "HTML", "content": {"text/html": {"schema": STRING}}}}}},
         "/console/{file}": {"get": {
             "operationId": "consoleFile", "tags": ["console"], "security": [],
-            "summary": "one of the console page's scripts and styles", "parameters": [_path("file", STRING)],
+            "summary": "one of the console page's scripts, styles and icon", "parameters": [_path("file", STRING)],
             "responses": {"200": {"description": "the file", "content": {
-                "text/javascript": {"schema": STRING}, "text/css": {"schema": STRING}}}, **_answers({}, 404)}}},
+                "text/javascript": {"schema": STRING}, "text/css": {"schema": STRING},
+                "image/svg+xml": {"schema": STRING}}}, **_answers({}, 404)}}},
     }
     for spec in workflows:
         paths[f"/workflows/{spec.name}"] = _start_workflow(spec, schemas)

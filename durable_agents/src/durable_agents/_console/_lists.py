@@ -22,9 +22,12 @@ from .._http import error_response, json_response
 from .._steps import read_session
 from .._workflows import STATUS as WORKFLOW_STATUS
 from ._page import bp
+from ._traces import trace_hex
 
 MAX_ITEMS = 100
 DEFAULT_RUNS_WINDOW = timedelta(hours=24)
+# No instance is older; an earlier ``since`` means "all", and the Durable client cannot write years before 1000.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 PREVIEW_CHARS = 120
 # Runtime statuses as GET /api/runs/{id} names them; the others (Running) are told by the run's custom status.
 RUN_STATUS = {"Pending": "pending", "Completed": "completed", "Failed": "failed", "Terminated": "canceled",
@@ -71,6 +74,7 @@ def _custom(status: df.DurableOrchestrationStatus) -> dict[str, Any]:
 
 
 def _run_row(status: df.DurableOrchestrationStatus) -> dict[str, Any]:
+    # A list of instances carries no inputs: what a run is about comes from its custom status.
     custom = _custom(status)
     output = status.output if isinstance(status.output, dict) else {}
     runtime = status.runtime_status.value if status.runtime_status else "Pending"
@@ -87,9 +91,12 @@ def _since(req: func.HttpRequest) -> datetime:
         return datetime.now(UTC) - DEFAULT_RUNS_WINDOW
     try:
         since = datetime.fromisoformat(text)
+        since = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
     except ValueError:
         raise AgentError("InvalidParameter", f"since must be an ISO 8601 time, got {text!r}") from None
-    return since if since.tzinfo else since.replace(tzinfo=UTC)
+    except OverflowError:
+        raise AgentError("InvalidParameter", f"since is out of range: {text!r}") from None
+    return max(since, EARLIEST)
 
 
 @bp.route(route="runs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -99,7 +106,7 @@ async def list_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient
     try:
         since = _since(req)
         wanted = {k: req.params[k] for k in ("agent", "session_id") if req.params.get(k)}
-        found = await client.get_status_by(created_time_from=since.astimezone(UTC))
+        found = await client.get_status_by(created_time_from=since)
         runs = [s for s in found if (s.name or "").lower() == RUN_ORCHESTRATOR
                 and all(_custom(s).get(k) == v for k, v in wanted.items())]
         return json_response({"since": since.isoformat(), "runs": [_run_row(s) for s in _newest(runs)]})
@@ -114,7 +121,8 @@ def _workflow_row(spec: WorkflowSpec, status: df.DurableOrchestrationStatus) -> 
             "status": WORKFLOW_STATUS.get(status.runtime_status.value if status.runtime_status else "Pending",
                                           "running"),
             "stage": custom.get("stage"), "runs": output.get("runs", custom.get("runs", [])),
-            "created": _time(status.created_time), "updated": _time(status.last_updated_time)}
+            "created": _time(status.created_time), "updated": _time(status.last_updated_time),
+            "trace_id": trace_hex(status.instance_id)}  # the trace its runs share
 
 
 async def _instances(client: df.DurableOrchestrationClient, spec: WorkflowSpec) -> list[dict[str, Any]]:
@@ -127,14 +135,17 @@ async def _instances(client: df.DurableOrchestrationClient, spec: WorkflowSpec) 
 @bp.route(route="workflows", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def list_workflows(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """Every workflow (or ``?name=`` one) with the events it takes and its instances, newest first."""
+    """Every workflow (or ``?name=`` one) with the schemas of its input and events, and its instances, newest first."""
     try:
         name = req.params.get("name")
         specs = all_workflows() if not name else [get_workflow(name)]
         if None in specs:
             raise AgentError("UnknownWorkflow", f"no workflow {name!r}; see GET /api/workflows", 404)
         found = await asyncio.gather(*(_instances(client, spec) for spec in specs))
-        return json_response({"workflows": [{"name": spec.name, "events": sorted(spec.events), "instances": rows}
-                                            for spec, rows in zip(specs, found, strict=True)]})
+        return json_response({"workflows": [
+            {"name": spec.name, "input_schema": spec.check_input.json_schema(), "events": sorted(spec.events),
+             "event_schemas": {event: spec.events[event].json_schema() for event in sorted(spec.events)},
+             "instances": rows}
+            for spec, rows in zip(specs, found, strict=True)]})
     except AgentError as exc:
         return error_response(exc)

@@ -21,12 +21,12 @@ from .._http import error_response
 
 STATIC = Path(__file__).parent / "static"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-         ".css": "text/css; charset=utf-8"}
+         ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 # The browser then refuses anything from another origin, inline scripts and framing, whatever the page renders.
 HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
            "Content-Security-Policy": "default-src 'self'; base-uri 'self'; object-src 'none'; "
                                       "frame-ancestors 'none'; form-action 'self'"}
-ASSET = re.compile(r'\b(href|src)="([\w-]+\.(?:css|js))"')
+ASSET = re.compile(r'\b(href|src)="([\w-]+\.(?:css|js|svg))"')
 FILES = {path.name: path for path in STATIC.iterdir() if path.suffix in TYPES and path.name != "index.html"}
 
 bp = df.Blueprint()

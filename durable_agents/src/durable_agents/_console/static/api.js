@@ -123,18 +123,23 @@ export function agents() {
   return catalogue;
 }
 
-// devhost serves its dashboard on the app's own origin; where there is none (Azure), no link to it is shown.
+// devhost serves its dashboard on the app's own origin; where there is none (Azure), no link to it is shown. Its
+// API needs the master key where keys are enforced, so the link carries the page's key only when that key opens it.
 let devhost = null;
-export function underDevhost() {
-  devhost ??= fetch("/devhost/", { cache: "no-store" })
-    .then((r) => r.ok && (r.headers.get("content-type") || "").startsWith("text/html"))
-    .catch(() => false);
+export function devhostDashboard() {
+  devhost ??= fetch("/devhost/api/hubs", { headers: withKey(), cache: "no-store" })
+    .then(async (r) => {
+      const body = await r.json();
+      if (r.ok && Array.isArray(body.hubs)) return { key: true };
+      return r.status === 401 && body.error?.code === "Unauthorized" ? { key: false } : null;
+    })
+    .catch(() => null);
   return devhost;
 }
 
-export function dashboardUrl(instanceId) {
+export function dashboardUrl(instanceId, passKey) {
   const url = new URL("/devhost/", location.origin);
-  if (KEY) url.searchParams.set("code", KEY);
+  if (KEY && passKey) url.searchParams.set("code", KEY);
   url.hash = `#/instance/${encodeURIComponent(instanceId)}`;
   return url.href;
 }

@@ -67,21 +67,28 @@ const bubble = (who, ...body) => h("li", { className: `msg ${who === "you" ? "us
   h("span", { className: "who" }, who), h("div", { className: "body" }, body));
 const userMessage = (text) => bubble("you", h("div", { className: "text" }, text));
 
-// A conversation's stored messages: user and assistant text, and tool calls with their results.
+// A conversation's stored messages: user and assistant text, and tool calls with their results. The assistant
+// messages of one turn (tool calls, then the answer) share one bubble, as they did while the turn streamed.
 export function historyItems(messages) {
   const items = [];
   const cards = new Map();
+  let parts = null;
   for (const message of messages) {
-    if (message.role === "user") items.push(userMessage(message.content ?? ""));
+    if (message.role === "user") {
+      items.push(userMessage(message.content ?? ""));
+      parts = null;
+    }
     if (message.role === "assistant") {
-      const parts = [];
-      if (message.content) parts.push(h("div", { className: "text" }, message.content));
+      if (!parts) {
+        parts = h("div", { className: "parts" });
+        items.push(bubble("agent", parts));
+      }
+      if (message.content) parts.append(h("div", { className: "text" }, message.content));
       for (const call of message.tool_calls ?? []) {
         const card = toolCard(call.function?.name ?? "?", call.function?.arguments);
         cards.set(call.id, card);
-        parts.push(card.el);
+        parts.append(card.el);
       }
-      items.push(bubble("agent", parts));
     }
     if (message.role === "tool") {
       const content = String(message.content ?? "");
@@ -217,9 +224,9 @@ export async function chatView(main, signal, agentName, sessionId) {
     location.replace(`#/chat/${encodeURIComponent(agentName)}/${newId(6)}`);
     return;
   }
-  const agent = (await agents()).find((a) => a.name === agentName);
+  const agent = (await agents()).find((a) => a.name === agentName && !a.remote);
   if (!agent) {
-    main.replaceChildren(h("p", { className: "error" }, `There is no agent named ${agentName}.`), link("#/", "All agents"));
+    main.replaceChildren(h("p", { className: "error" }, `There is no agent named ${agentName} to chat with here.`), link("#/", "All agents"));
     return;
   }
   const transcript = h("ol", { className: "transcript", "aria-label": "Conversation" });
@@ -283,9 +290,9 @@ export function agentCard(agent, ...actions) {
   const flags = (tool) => [tool.requires_approval && "needs approval", tool.long_running && "long-running",
     tool.idempotent === false && "not repeated after a crash"].filter(Boolean);
   return h("aside", { className: "card agent", "data-agent": agent.name, "aria-label": `Agent ${agent.name}` },
-    h("h2", {}, agent.name),
+    h("h2", {}, agent.name, agent.remote ? h("span", { className: "flag" }, "remote A2A agent") : null),
     h("p", {}, agent.description),
-    agent.tools.length
+    agent.remote ? null : agent.tools.length
       ? h("ul", { className: "tools", "aria-label": "Tools" }, agent.tools.map((tool) => h("li", { "data-tool": tool.name },
         h("code", {}, tool.name), flags(tool).map((flag) => h("span", { className: "flag" }, flag)),
         h("div", { className: "muted" }, tool.description))))

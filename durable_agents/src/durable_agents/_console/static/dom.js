@@ -1,7 +1,7 @@
 // Building the page: every piece of text goes in as a text node, never as HTML, so model output, tool results and
 // anything else from the API cannot inject markup.
 
-import { dashboardUrl, underDevhost } from "./api.js";
+import { dashboardUrl, devhostDashboard } from "./api.js";
 
 export function h(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -33,8 +33,12 @@ export const badge = (status) => h("span", { className: `badge ${status}` }, sta
 // An element that becomes a link to the instance in devhost's dashboard once the page knows it runs there.
 export function dashboardLink(instanceId) {
   const slot = h("span", { className: "devhost-link" });
-  underDevhost().then((yes) => {
-    if (yes) slot.append(h("a", { href: dashboardUrl(instanceId), target: "_blank", rel: "noopener" }, "devhost dashboard"));
+  devhostDashboard().then((dashboard) => {
+    if (!dashboard) return;
+    const title = dashboard.key ? `${instanceId} in devhost's dashboard`
+      : "devhost's dashboard needs the master key: add ?code=MASTER_KEY to its address";
+    slot.append(h("a", { href: dashboardUrl(instanceId, dashboard.key), target: "_blank", rel: "noopener", title },
+      "devhost dashboard"));
   });
   return slot;
 }

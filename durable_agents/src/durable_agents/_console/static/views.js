@@ -8,6 +8,7 @@ import {
 } from "./dom.js";
 
 const POLL_MS = 1000;
+const SESSION_RUNS_MARGIN_MS = 5 * 60 * 1000;
 const TERMINAL = new Set(["completed", "failed", "canceled"]);
 const enc = encodeURIComponent;
 
@@ -19,26 +20,36 @@ async function poll(signal, draw) {
   }
 }
 
+// The trace a run's spans carry (a workflow's runs share the workflow's), to search for in a trace viewer.
+function traceId(trace) {
+  const hint = trace.exported
+    ? "search for this trace id in your trace viewer (Application Insights: operation_Id)"
+    : "this app exports no traces: set OTEL_EXPORTER_OTLP_ENDPOINT or APPLICATIONINSIGHTS_CONNECTION_STRING";
+  return h("span", { className: "trace" }, h("code", { className: "trace-id", title: hint }, trace.trace_id),
+    trace.exported ? null : h("span", { className: "muted" }, " (not exported)"));
+}
+
 const tokensCell = (usage) => h("td", { className: "num", title: usageTitle(usage) }, tokens(usage));
 
 export async function agentsView(main) {
   const list = await agents();
   show(main, h("h1", {}, "Agents"),
     list.length
-      ? h("div", { className: "cards" }, list.map((agent) => agentCard(agent,
-        link(`#/chat/${enc(agent.name)}`, "Chat"), " · ", link(`#/sessions/${enc(agent.name)}`, "Sessions"))))
+      ? h("div", { className: "cards" }, list.map((agent) => agentCard(agent, ...(agent.remote ? [] : [
+        link(`#/chat/${enc(agent.name)}`, "Chat"), " · ", link(`#/sessions/${enc(agent.name)}`, "Sessions")]))))
       : h("p", { className: "muted" }, "This app has no agents."));
 }
 
 function agentPicker(current, route) {
   const select = h("select", { id: "agent-picker", onchange: () => { location.hash = route(select.value); } });
-  agents().then((list) => select.replaceChildren(...list.map((a) => h("option", { value: a.name, selected: a.name === current }, a.name))));
+  agents().then((list) => select.replaceChildren(...list.filter((a) => !a.remote)
+    .map((a) => h("option", { value: a.name, selected: a.name === current }, a.name))));
   return h("label", { className: "picker" }, "Agent ", select);
 }
 
 export async function sessionsView(main, signal, agentName) {
   if (!agentName) {
-    const [first] = await agents();
+    const first = (await agents()).find((a) => !a.remote);
     if (first) location.replace(`#/sessions/${enc(first.name)}`);
     else show(main, h("p", { className: "muted" }, "This app has no agents."));
     return;
@@ -61,7 +72,10 @@ export async function sessionsView(main, signal, agentName) {
 export async function sessionView(main, signal, agentName, sessionId) {
   const path = `agents/${enc(agentName)}/sessions/${enc(sessionId)}`;
   const session = await api(path);
-  const { runs } = await api("runs", { params: { agent: agentName, session_id: sessionId, since: session.created } });
+  // The session entity notes its creation when it takes the first run's turn, which can be after that run was
+  // created (and on another machine's clock): look a little further back.
+  const since = new Date(Date.parse(session.created) - SESSION_RUNS_MARGIN_MS).toISOString();
+  const { runs } = await api("runs", { params: { agent: agentName, session_id: sessionId, since } });
   const forget = h("button", { type: "button", className: "danger", onclick: async () => {
     if (!confirm(`Forget session ${sessionId}? Its conversation is deleted.`)) return;
     try {
@@ -72,7 +86,7 @@ export async function sessionView(main, signal, agentName, sessionId) {
     }
   } }, "Forget session");
   const usage = session.usage;
-  show(main, 
+  show(main,
     h("div", { className: "title-row" }, h("h1", {}, "Session ", h("code", {}, sessionId)),
       link(`#/chat/${enc(agentName)}/${enc(sessionId)}`, "Continue in chat"), forget),
     facts([["Agent", agentName], ["Turns", session.turns], ["Messages", session.messages.length],
@@ -107,7 +121,8 @@ export async function runsView(main, signal) {
   const { runs } = await api("runs", { params: { agent } });
   const select = h("select", { id: "run-agent", onchange: () => { location.hash = select.value ? `#/runs?agent=${enc(select.value)}` : "#/runs"; } },
     h("option", { value: "" }, "all"));
-  agents().then((list) => select.append(...list.map((a) => h("option", { value: a.name, selected: a.name === agent }, a.name))));
+  agents().then((list) => select.append(...list.filter((a) => !a.remote)
+    .map((a) => h("option", { value: a.name, selected: a.name === agent }, a.name))));
   show(main, h("div", { className: "title-row" }, h("h1", {}, "Runs"),
     h("label", { className: "picker" }, "Agent ", select), h("span", { className: "muted" }, "started in the last 24 hours")),
   runsTable(runs));
@@ -140,6 +155,7 @@ function timeline(steps, finished) {
 
 export async function runView(main, signal, runId) {
   let approval = null;
+  const trace = await api(`runs/${enc(runId)}/trace`);
   await poll(signal, async () => {
     const run = await api(`runs/${enc(runId)}`);
     if (signal.aborted) return true;
@@ -153,11 +169,13 @@ export async function runView(main, signal, runId) {
     else if (!approval || approval.requested !== pending.requested_at) {
       approval = { requested: pending.requested_at, card: approvalCard(runId, pending) };
     }
-    show(main, 
+    show(main,
       h("div", { className: "title-row" }, h("h1", {}, "Run ", h("code", {}, runId)), badge(run.status), cancel,
         dashboardLink(runId)),
       facts([["Agent", run.agent], ["Session", sessionLink(run.agent, run.session_id)],
         ["Tokens", h("span", { title: usageTitle(run.usage) }, tokens(run.usage) || "0 tokens")],
+        ["Trace", traceId(trace)],
+        ["Workflow", trace.root !== runId ? link(`#/workflow/${enc(trace.root)}`, h("code", {}, trace.root)) : null],
         ["Waiting for", run.waiting_for ? runLink(run.waiting_for) : null]]),
       approval ? approval.card.el : null,
       h("section", { "aria-labelledby": "steps-title" }, h("h2", { id: "steps-title" }, "Steps"), timeline(run.steps, finished)),
@@ -169,8 +187,18 @@ export async function runView(main, signal, runId) {
   });
 }
 
+// A JSON example of what a schema takes, for a form's placeholder: its required properties (or else all of them).
+function example(schema) {
+  const properties = schema?.properties ?? {};
+  const names = schema?.required?.length ? schema.required : Object.keys(properties);
+  const sample = (p) => p.default ?? p.enum?.[0]
+    ?? { string: "…", boolean: true, integer: 1, number: 1, array: [], object: {} }[p.type] ?? null;
+  return JSON.stringify(Object.fromEntries(names.map((name) => [name, sample(properties[name] ?? {})])));
+}
+
 function startForm(workflow) {
-  const input = h("textarea", { name: "input", rows: "2", "aria-label": `Input of ${workflow.name}`, placeholder: '{"topic": "…"}' });
+  const input = h("textarea", { name: "input", rows: "2", "aria-label": `Input of ${workflow.name}`,
+    placeholder: example(workflow.input_schema) });
   return h("form", { className: "start", onsubmit: async (event) => {
     event.preventDefault();
     try {
@@ -194,9 +222,11 @@ export async function workflowsView(main) {
     : h("p", { className: "muted" }, "This app declares no workflows."));
 }
 
-function eventForm(workflowId, events) {
-  const name = h("select", { name: "event", "aria-label": "Event" }, events.map((e) => h("option", { value: e }, e)));
-  const body = h("textarea", { name: "body", rows: "2", "aria-label": "Event data", placeholder: '{"approved": true}' });
+function eventForm(workflowId, events, schemas) {
+  const body = h("textarea", { name: "body", rows: "2", "aria-label": "Event data" });
+  const name = h("select", { name: "event", "aria-label": "Event",
+    onchange: () => { body.placeholder = example(schemas[name.value]); } }, events.map((e) => h("option", { value: e }, e)));
+  body.placeholder = example(schemas[events[0]]);
   return h("form", { className: "start", onsubmit: async (event) => {
     event.preventDefault();
     try {
@@ -211,23 +241,28 @@ function eventForm(workflowId, events) {
 export async function workflowView(main, signal, workflowId) {
   const runs = new Map();
   let form;
+  let trace = null;
   await poll(signal, async () => {
     const workflow = await api(`workflows/${enc(workflowId)}`);
     if (form === undefined) {
-      const { events } = (await api("workflows", { params: { name: workflow.pattern } })).workflows[0];
+      const { events, event_schemas: schemas } = (await api("workflows", { params: { name: workflow.pattern } })).workflows[0];
       // Made once, so that what a person is typing survives the redraws.
-      form = events.length ? eventForm(workflowId, events) : null;
+      form = events.length ? eventForm(workflowId, events, schemas) : null;
     }
     // A finished run does not change: read each once, and the unfinished ones again.
     await Promise.all((workflow.runs ?? []).filter((id) => !TERMINAL.has(runs.get(id)?.status))
       .map(async (id) => runs.set(id, await api(`runs/${enc(id)}`).catch(() => ({ run_id: id, status: "pending" })))));
+    // Only runs emit spans, and they all carry the workflow's trace: it is known once the first run is.
+    const first = workflow.runs?.[0];
+    if (!trace && first && runs.get(first)?.agent) trace = await api(`runs/${enc(first)}/trace`).catch(() => null);
     if (signal.aborted) return true;
     const finished = TERMINAL.has(workflow.status);
     const { stage, runs: _, ...extra } = workflow.custom_status ?? {};
-    show(main, 
+    show(main,
       h("div", { className: "title-row" }, h("h1", {}, "Workflow ", h("code", {}, workflowId)), badge(workflow.status),
         dashboardLink(workflowId)),
-      facts([["Workflow", workflow.pattern], ["Stage", stage ? h("span", { className: "stage" }, stage) : null]]),
+      facts([["Workflow", workflow.pattern], ["Stage", stage ? h("span", { className: "stage" }, stage) : null],
+        ["Trace", trace ? traceId(trace) : null]]),
       Object.keys(extra).length ? h("pre", { className: "json custom" }, pretty(extra)) : null,
       h("section", { "aria-labelledby": "wf-runs" }, h("h2", { id: "wf-runs" }, "Runs"),
         table(["Run", "Agent", "Status", "Tokens", ""], (workflow.runs ?? []).map((id) => {
