@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.enforce_auth:
         print(f"Keys (enforced; kept in {data_dir / 'keys.json'}):\n"
               f"  function: {keys.functionKey}\n  master:   {keys.masterKey}\n"
-              f"  system:   {keys.systemKey}", flush=True)
+              f"  system:   {keys.systemKey}\n  mcp_extension: {keys.mcp_extension}", flush=True)
     else:
         print("Auth levels are not enforced (as with func start); use --enforce-auth to require keys.",
               flush=True)

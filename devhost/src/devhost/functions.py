@@ -12,6 +12,9 @@ from typing import Any
 
 import azure.functions as func
 
+# Served by the MCP extension's webhook (devhost.mcp), not as functions of their own.
+MCP_TRIGGERS = frozenset({"mcpToolTrigger", "mcpResourceTrigger", "mcpPromptTrigger"})
+
 
 class AppLoadError(Exception):
     """function_app.py cannot be imported or holds no app."""
@@ -58,7 +61,9 @@ class FunctionIndex:
     orchestrators: dict[str, Function] = field(default_factory=dict)
     activities: dict[str, Function] = field(default_factory=dict)
     entities: dict[str, Function] = field(default_factory=dict)
+    mcp: list[Function] = field(default_factory=list)
     unsupported: list[Function] = field(default_factory=list)
+    app_dir: Path | None = None
 
     def __post_init__(self) -> None:
         kinds = {
@@ -73,6 +78,8 @@ class FunctionIndex:
                 self.timers.append(function)
             elif function.trigger_type in kinds:
                 kinds[function.trigger_type][function.durable_name().lower()] = function
+            elif function.trigger_type in MCP_TRIGGERS:
+                self.mcp.append(function)
             else:
                 self.unsupported.append(function)
 
@@ -128,4 +135,4 @@ def load_app(app_dir: Path) -> FunctionIndex:
                 user_function=item.get_user_function(),
             )
         )
-    return FunctionIndex(functions)
+    return FunctionIndex(functions, app_dir=app_dir)

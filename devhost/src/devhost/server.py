@@ -21,6 +21,7 @@ from .errors import error_response
 from .functions import Function, FunctionIndex
 from .invoker import Invoker
 from .keys import Keys
+from .mcp import McpEndpoint
 from .routes import Route, compile_route, most_specific_first
 from .sidecar.server import Sidecar
 from .timer_triggers import TimerTriggers
@@ -57,6 +58,7 @@ class Host:
         self.management = ManagementApi(engine, hub, lambda request: self.base_url,
                                         keys.systemKey if enforce_auth else None)
         self.dashboard = Dashboard(self.management)
+        self.mcp = McpEndpoint(functions, invoker, self.extra_args, keys if enforce_auth else None, base_url)
         self.timers = TimerTriggers(functions.timers, invoker, self.extra_args)
         self.ready = False
 
@@ -144,7 +146,8 @@ class Host:
 
     async def _respond(self, request: Request) -> Response:
         path = request.url.path
-        if path == WEBHOOK_PATH or path.startswith(WEBHOOK_PATH + "/") or self.dashboard.owns(path):
+        if (path == WEBHOOK_PATH or path.startswith(WEBHOOK_PATH + "/") or self.dashboard.owns(path)
+                or self.mcp.owns(path)):
             refused = self._untrusted(request)
             if refused is not None:
                 return refused
@@ -161,6 +164,8 @@ class Host:
                                       "the Durable management API needs the system or master key "
                                       "(?code= or x-functions-key)")
             return await self.management.handle(request, rest)
+        if self.mcp.owns(path):
+            return await self.mcp.handle(request, self._key(request))
         if self.dashboard.owns(path):
             # The page's files hold no data; its API does, so it needs the master key when keys are enforced.
             if self.enforce_auth and "/api/" in path and not self.keys.allows("admin", self._key(request)):
