@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from durable_agents import Agent, AgentError, ModelOptions, RemoteAgent, tool
+from durable_agents import Agent, AgentError, McpServer, ModelOptions, RemoteAgent, tool
 
 _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
               ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
@@ -109,10 +109,24 @@ def remote_agents(setting: str) -> tuple[RemoteAgent, ...]:
 
 REMOTES = remote_agents(os.environ.get("REMOTE_A2A_AGENTS", ""))
 
+
+def mcp_servers(setting: str) -> tuple[McpServer, ...]:
+    """MCP servers whose tools the assistant uses, from ``MCP_SERVERS``: ``name=url`` pairs, separated by spaces."""
+    servers = []
+    for pair in setting.split():
+        name, _, url = pair.partition("=")
+        if not name or not url.startswith(("http://", "https://")):
+            raise ValueError(f"MCP_SERVERS: {pair!r} is not name=https://.../mcp")
+        servers.append(McpServer(name, url))
+    return tuple(servers)
+
+
+MCP_SERVERS = mcp_servers(os.environ.get("MCP_SERVERS", ""))
+
 AGENTS: tuple[Agent | RemoteAgent, ...] = (
     Agent("assistant", "A general assistant that can tell the time, calculate, count primes and send email.",
           "You are a helpful, concise assistant. Use tools when they give a more exact answer.",
-          tools=(current_time, calculate, count_primes, send_email)),
+          tools=(current_time, calculate, count_primes, send_email, *MCP_SERVERS)),
     Agent("researcher", "Gathers the key facts about a topic.",
           "List the key facts about the topic you are given, as short bullet points.",
           model=ModelOptions(temperature=0.2)),

@@ -141,6 +141,7 @@ module functionApp 'modules/function-app.bicep' = {
       SESSION_TOKEN_BUDGET: '6000'
       APPROVAL_TIMEOUT_SECONDS: '3600'
       AGENT_MAX_STEPS: '12'
+      MCP_TOOL_WAIT_SECONDS: '50'
       REDIS_HOST: redis.outputs.hostName
       REDIS_PORT: string(redis.outputs.port)
       REDIS_USE_ENTRA_ID: 'true'

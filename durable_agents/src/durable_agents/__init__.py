@@ -8,8 +8,9 @@ from ._agent import Agent, ModelOptions
 from ._agent_calls import run
 from ._app import AgentFunctionApp, workflow
 from ._errors import AgentError
+from ._mcp.servers import McpServer
 from ._tools import Tool, tool
 from .client import AgentClient
 
-__all__ = ["Agent", "AgentClient", "AgentError", "AgentFunctionApp", "ModelOptions", "RemoteAgent", "Tool", "run",
-           "tool", "workflow"]
+__all__ = ["Agent", "AgentClient", "AgentError", "AgentFunctionApp", "McpServer", "ModelOptions", "RemoteAgent",
+           "Tool", "run", "tool", "workflow"]

@@ -15,6 +15,7 @@ from ._a2a import server as _a2a_server
 from ._a2a.remote import RemoteAgent
 from ._agent import Agent
 from ._catalogue import WorkflowSpec, add_agents, add_workflow
+from ._mcp import triggers as _mcp_triggers
 from ._schemas import checker
 
 _WORKFLOW = "__durable_agents_workflow__"
@@ -51,7 +52,7 @@ class AgentFunctionApp(df.DFApp):
         super().__init__(http_auth_level=http_auth_level)
         add_agents(agents)
         for module in (_agent_functions, _agent_run, _run_stream, _session_expiry, _turns, _workflows, _a2a_server,
-                       _a2a_remote, _openapi, _console):
+                       _a2a_remote, _openapi, _console, _mcp_triggers):
             self.register_functions(module.bp)
         for fn in workflows:
             self._add_workflow(fn)

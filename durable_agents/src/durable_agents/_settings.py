@@ -37,6 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_TOKEN_BUDGET", "both", "estimated tokens of history kept before old turns are compacted"),
     Setting("APPROVAL_TIMEOUT_SECONDS", "both", "how long a run waits for a human approval"),
     Setting("AGENT_MAX_STEPS", "both", "model calls allowed in one run"),
+    Setting("MCP_TOOL_WAIT_SECONDS", "both", "how long an agent's MCP tool waits for its run before answering"),
     Setting("REDIS_URL", "local", "Redis for run streams, e.g. redis://127.0.0.1:6379/0"),
     Setting("REDIS_HOST", "azure", "Azure Managed Redis host name (keyless with REDIS_USE_ENTRA_ID)"),
     Setting("REDIS_PORT", "azure", "Azure Managed Redis port (10000)"),
@@ -45,6 +46,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STREAM_STORE_PATH", "local", "SQLite file of the embedded stream store (no Redis configured)"),
     Setting("OUTBOX_DIR", "both", "folder the send_email tool writes approved emails to"),
     Setting("REMOTE_A2A_AGENTS", "local", "the example app's remote A2A agents: name=card-URL pairs, space-separated"),
+    Setting("MCP_SERVERS", "local", "the example app's MCP servers, whose tools its assistant uses: name=URL pairs, "
+            "space-separated"),
     Setting("TASKHUB_NAME", "both", "Durable Functions task hub name"),
     Setting("OTEL_EXPORTER_OTLP_ENDPOINT", "local", "OTLP/HTTP collector for traces and metrics, e.g. http://127.0.0.1:4318"),
     Setting("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "local", "OTLP/HTTP endpoint for traces alone"),
@@ -74,6 +77,7 @@ class Settings:
     session_token_budget: int
     approval_timeout_seconds: int
     agent_max_steps: int
+    mcp_tool_wait_seconds: float
     outbox_dir: str | None
     redis_url: str | None
     redis_host: str | None
@@ -120,6 +124,7 @@ def load() -> Settings:
         session_token_budget=int(_number("SESSION_TOKEN_BUDGET", 6000)),
         approval_timeout_seconds=int(_number("APPROVAL_TIMEOUT_SECONDS", 3600)),
         agent_max_steps=int(_number("AGENT_MAX_STEPS", 12)),
+        mcp_tool_wait_seconds=float(_number("MCP_TOOL_WAIT_SECONDS", 50, float)),
         outbox_dir=_get("OUTBOX_DIR"),
         redis_url=_get("REDIS_URL"),
         redis_host=_get("REDIS_HOST"),

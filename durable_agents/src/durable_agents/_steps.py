@@ -24,6 +24,7 @@ from . import _settings as settings
 from . import _telemetry as telemetry
 from ._catalogue import get_agent
 from ._errors import AgentError
+from ._mcp import run_tools as mcp_tools
 from ._streams import StreamStore, open_store
 from ._streams.publisher import Publisher
 
@@ -64,7 +65,8 @@ async def model_step(payload: dict[str, Any], client: df.DurableOrchestrationCli
 
     A stream that breaks off mid-answer is asked again (up to ``STREAM_ATTEMPTS`` times); each new attempt, and a
     re-run of the whole step after a crash, first publishes ``step_restart`` so readers drop the partial text. A
-    re-run whose reply was journaled returns it without asking the model again.
+    re-run whose reply was journaled returns it without asking the model again. The tools of the agent's MCP servers
+    are the run's journaled list of them (the first model step of a run makes it).
     """
     agent = get_agent(payload["agent"])
     run_id, step = payload["run_id"], payload["step"]
@@ -74,7 +76,10 @@ async def model_step(payload: dict[str, Any], client: df.DurableOrchestrationCli
     if again and (reply := await store.recall(journal)) is not None:
         return reply
     state = await read_session(client, agent.name, payload["session_id"])
-    tools = [t.spec() for t in agent.tools] if payload.get("use_tools", True) else None
+    tools = None
+    if payload.get("use_tools", True):
+        remote = await mcp_tools.of_run(agent, run_id, store)
+        tools = [t.spec() for t in agent.tools] + [mcp_tools.spec(t) for t in remote]
     publisher = Publisher(store, run_id)
     if again:
         publisher.publish({"type": "step_restart", "step": step, "data": {"reason": "the step runs again"}})
@@ -172,24 +177,30 @@ async def tool_step(payload: dict[str, Any]) -> dict[str, Any]:
 
     Unexpected exceptions of long-running tools propagate, so that their retry policy applies. A re-run whose
     result was journaled returns it; a re-run of a tool declared ``idempotent=False`` that has no journaled
-    result is not run again but answers that it was interrupted.
+    result is not run again but answers that it was interrupted. A tool of an MCP server is called there, once per
+    step like any tool; a re-run calls it again only when the server marks it read-only or idempotent.
     """
     run_id, step = payload["run_id"], payload["step"]
     store = open_store()
     journal = f"step:{run_id}:{step}"
     call = {"call_id": payload.get("call_id"), "name": payload["name"], "arguments": payload.get("arguments")}
     again = await store.step_started(run_id, step)
+    agent = get_agent(payload["agent"])
+    remote = await mcp_tools.find(agent, run_id, payload["name"], store)
     if again:
         if (earlier := await store.recall(journal)) is not None:
             return earlier
-        tool = get_agent(payload["agent"]).tool(payload["name"])
-        if tool is not None and not tool.idempotent:
+        tool = agent.tool(payload["name"])
+        if (tool is not None and not tool.idempotent) or (remote is not None and not remote["idempotent"]):
             result = {"content": INTERRUPTED.format(name=payload["name"]), "is_error": True}
             await store.append(run_id, {"type": "tool_result", "step": step, "data": {**call, **result}})
             return await _journal(store, journal, result)
         await store.append(run_id, {"type": "step_restart", "step": step, "data": {"reason": "the step runs again"}})
     await store.append(run_id, {"type": "tool_call", "step": step, "data": call})
-    result = await asyncio.to_thread(_run_tool, payload)
+    if remote is not None:
+        result = await mcp_tools.call(agent, remote, payload.get("arguments"))
+    else:
+        result = await asyncio.to_thread(_run_tool, payload)
     await store.append(run_id, {"type": "tool_result", "step": step, "data": {**call, **result}})
     _tool_span(payload, result, attempt=2 if again else 1)
     return await _journal(store, journal, result)
