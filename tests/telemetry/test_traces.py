@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from durable_agents._telemetry import ROOT, span_id, trace_id
-from tests.agents.helpers import wait_run
+from tests.agents.helpers import wait_run, wait_workflow
 from tests.fixtures.agent_app import model, model_server, start_app
 from tests.fixtures.model_server import ModelServer
 from tests.fixtures.otlp_receiver import OtlpReceiver
@@ -102,6 +102,27 @@ def test_metrics_arrive(host: Devhost, receiver: OtlpReceiver, model: ModelServe
     while not wanted <= receiver.metrics:
         assert time.monotonic() < deadline, receiver.metrics
         time.sleep(0.1)
+
+
+def test_a_workflow_is_one_tree_whose_runs_are_subtrees(host: Devhost, receiver: OtlpReceiver,
+                                                        model: ModelServer) -> None:
+    for stage in ("notes", "draft", "final"):
+        model.say(f"the {stage}")
+    with httpx.Client(base_url=f"{host.url}/api", timeout=60) as api:
+        workflow_id = api.post("/workflows/chain", json={"topic": "otters"}).json()["id"]
+        runs = wait_workflow(api, workflow_id, {"completed"})["runs"]
+    # Each run: its own span and one model call; and the workflow's own span.
+    spans = spans_of(receiver, workflow_id, 2 * len(runs) + 1)
+    by_id = {s["span_id"]: s for s in spans}
+    assert len(spans) == len(by_id) == 7, "a span is missing or was emitted twice"
+    workflow = by_id[sid(workflow_id, ROOT)]
+    assert workflow["name"] == "workflow chain" and workflow["parent"] is None
+    assert workflow["attributes"]["agents.workflow.status"] == "completed"
+    for run_id in runs:
+        assert by_id[sid(run_id, ROOT)]["parent"] == sid(workflow_id, ROOT)
+        assert by_id[sid(run_id, "model-0")]["parent"] == sid(run_id, ROOT)
+    # One tree: every span but the workflow's has its parent in the trace.
+    assert all(s["parent"] in by_id for s in spans if s is not workflow)
 
 
 @pytest.mark.slow

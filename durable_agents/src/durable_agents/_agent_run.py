@@ -98,9 +98,16 @@ class _Run:
 
     def span(self, step: str, name: str, start: str, attributes: dict[str, Any],
              error: str | None = None) -> dict[str, Any]:
-        """A span for the publish step to emit: one the orchestrator timed (the run itself, an approval wait)."""
-        return {"name": name, "trace_root": self.trace_root, "run_id": self.context.instance_id, "step": step,
-                "parent": None if step == telemetry.ROOT else telemetry.ROOT, "start": start, "end": self.now(),
+        """A span for the publish step to emit: one the orchestrator timed (the run itself, an approval wait).
+
+        A run's own span is a root, or, in a workflow, a child of the workflow's span (the trace is named after it).
+        """
+        run_id = self.context.instance_id
+        parent, parent_run = telemetry.ROOT, run_id
+        if step == telemetry.ROOT:
+            parent, parent_run = (None, None) if self.trace_root == run_id else (telemetry.ROOT, self.trace_root)
+        return {"name": name, "trace_root": self.trace_root, "run_id": run_id, "step": step, "parent": parent,
+                "parent_run": parent_run, "start": start, "end": self.now(),
                 "attributes": {"gen_ai.agent.name": self.spec["agent"], **attributes}, "error": error}
 
     def wait_for(self, run_id: str | None) -> None:

@@ -9,7 +9,17 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from . import _agent_functions, _agent_run, _console, _openapi, _run_stream, _session_expiry, _turns, _workflows
+from . import (
+    _agent_functions,
+    _agent_run,
+    _console,
+    _openapi,
+    _run_stream,
+    _session_expiry,
+    _turns,
+    _workflow_trace,
+    _workflows,
+)
 from ._a2a import remote as _a2a_remote
 from ._a2a import server as _a2a_server
 from ._a2a.remote import RemoteAgent
@@ -52,7 +62,7 @@ class AgentFunctionApp(df.DFApp):
         super().__init__(http_auth_level=http_auth_level)
         add_agents(agents)
         for module in (_agent_functions, _agent_run, _run_stream, _session_expiry, _turns, _workflows, _a2a_server,
-                       _a2a_remote, _openapi, _console, _mcp_triggers):
+                       _a2a_remote, _openapi, _console, _mcp_triggers, _workflow_trace):
             self.register_functions(module.bp)
         for fn in workflows:
             self._add_workflow(fn)
@@ -66,4 +76,5 @@ class AgentFunctionApp(df.DFApp):
         add_workflow(WorkflowSpec(name, orchestrator, checker(input_declared, f"the input of workflow {name}"),
                                   {event: checker(d, f"event {event}") for event, d in events.items()}))
         context_name = next(iter(inspect.signature(fn).parameters))
-        self.orchestration_trigger(context_name=context_name, orchestration=orchestrator)(fn)
+        self.orchestration_trigger(context_name=context_name, orchestration=orchestrator)(
+            _workflow_trace.traced(fn, name))

@@ -129,8 +129,10 @@ def _ns(moment: datetime | str) -> int:
 
 def emit(name: str, *, trace_root: str, run_id: str, step: str, parent: str | None, start: datetime | str,
          end: datetime | str, attributes: dict[str, Any], error: str | None = None,
-         kind: trace.SpanKind = trace.SpanKind.INTERNAL, link_to: tuple[str, str] | None = None) -> None:
-    """One finished span with ids from (run, step) in the trace of ``trace_root``, child of (run, ``parent``)."""
+         kind: trace.SpanKind = trace.SpanKind.INTERNAL, link_to: tuple[str, str] | None = None,
+         parent_run: str | None = None) -> None:
+    """One finished span with ids from (run, step) in the trace of ``trace_root``, child of (``parent_run`` or the
+    run itself, ``parent``)."""
     tracer = _setup()
     if tracer is None:
         return
@@ -138,7 +140,7 @@ def emit(name: str, *, trace_root: str, run_id: str, step: str, parent: str | No
     context = None
     if parent:
         context = trace.set_span_in_context(trace.NonRecordingSpan(trace.SpanContext(
-            trace_id(trace_root), span_id(run_id, parent), is_remote=True, trace_flags=sampled)))
+            trace_id(trace_root), span_id(parent_run or run_id, parent), is_remote=True, trace_flags=sampled)))
     links = [trace.Link(trace.SpanContext(trace_id(link_to[0]), span_id(link_to[1], ROOT), is_remote=True,
                                           trace_flags=sampled))] if link_to else []
     token = _next_ids.set((trace_id(trace_root), span_id(run_id, step)))
