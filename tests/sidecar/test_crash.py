@@ -1,16 +1,19 @@
-"""kill -9 of devhost in the middle of an orchestration: the worker reconnects and the orchestration finishes."""
+"""kill -9 of devhost in the middle of an orchestration (the worker reconnects and the orchestration finishes) and
+while a scheduled entity signal waits for its time (it arrives then)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from durabletask import client as dt_client
-from durabletask import task
+from durabletask import entities, task
+from durabletask.entities import EntityInstanceId
 
 from .conftest import Scheduler, running
 
@@ -63,6 +66,36 @@ def test_kill_9_mid_orchestration_then_restart_on_the_same_data(crashing: Schedu
     assert all(count == 1 for count in counts[:at_kill - 1]), counts
     assert all(1 <= count <= 2 for count in counts), counts
     assert sum(counts) <= STEPS + 1, counts
+
+
+class Tally(entities.DurableEntity):
+    def add(self, amount: int) -> None:
+        self.set_state(self.get_state(int, 0) + amount)
+
+
+@pytest.mark.slow
+def test_a_scheduled_signal_outlives_a_kill_9(crashing: Scheduler, hub: str) -> None:
+    tally = EntityInstanceId("Tally", "t")
+    with running(crashing, hub, entities=(Tally,)):
+        with _client(crashing, hub) as client:
+            due = datetime.now(UTC) + timedelta(seconds=3)
+            client.signal_entity(tally, "add", 1, signal_time=due)
+        crashing.kill()
+        crashing.start()
+        deadline = time.monotonic() + 60
+        while True:
+            with _client(crashing, hub) as client:
+                try:
+                    found = client.get_entity(tally)
+                except grpc.RpcError as exc:
+                    if exc.code() != grpc.StatusCode.UNAVAILABLE:
+                        raise
+                    found = None
+            if found is not None:
+                break
+            assert time.monotonic() < deadline, "the scheduled signal never arrived"
+            time.sleep(0.1)
+    assert found.get_state(int) == 1 and found.last_modified >= due
 
 
 def _wait_after_restart(server: Scheduler, hub: str, iid: str) -> dt_client.OrchestrationState | None:

@@ -1,8 +1,10 @@
-"""Durable entities through the real durabletask SDK: signals, calls from orchestrations, state, queries."""
+"""Durable entities through the real durabletask SDK: signals (also at a set time), calls from orchestrations,
+state, queries."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from durabletask import client as dt_client
@@ -28,6 +30,13 @@ class Counter(entities.DurableEntity):
         # An entity's own side effects: a signal to another entity and a new orchestration.
         self.signal_entity(EntityInstanceId("Counter", key), "add", self.get_state(int, 0))
         self.schedule_new_orchestration("reporter", input=key, instance_id=f"report-{key}")
+
+    def later(self, key: str) -> None:
+        self.signal_entity(EntityInstanceId("Counter", key), "add", 1,
+                           signal_time=datetime.now(UTC) + timedelta(seconds=DELAY))
+
+
+DELAY = 1.5
 
 
 def reporter(ctx: task.OrchestrationContext, key: str) -> Any:
@@ -70,6 +79,33 @@ def test_signals_calls_and_state(scheduler: Scheduler, hub: str, client: dt_clie
     assert [e.get_state(int) for e in listed if str(e.id) == "@counter@c1"] == [18]
 
 
+def signal_later(ctx: task.OrchestrationContext, key: str) -> None:
+    ctx.signal_entity(EntityInstanceId("Counter", key), "add", 1,
+                      signal_time=ctx.current_utc_datetime + timedelta(seconds=DELAY))
+
+
+def test_a_signal_with_a_time_arrives_then(scheduler: Scheduler, hub: str,
+                                           client: dt_client.TaskHubGrpcClient) -> None:
+    """From a client, an orchestration and an entity: nothing arrives before its time, everything after it."""
+    counters = {source: EntityInstanceId("Counter", source) for source in ("client", "orchestration", "entity")}
+    with running(scheduler, hub, signal_later, entities=(Counter,)):
+        for counter in counters.values():
+            client.signal_entity(counter, "add", 0)  # so that the counter exists
+        _wait_for(lambda: all(client.get_entity(c) is not None for c in counters.values()))
+        sent = datetime.now(UTC)
+        client.signal_entity(counters["client"], "add", 1, signal_time=sent + timedelta(seconds=DELAY))
+        iid = client.schedule_new_orchestration(signal_later, input="orchestration")
+        client.signal_entity(counters["entity"], "later", "entity")
+        assert client.wait_for_orchestration_completion(iid, timeout=30) is not None
+        time.sleep(DELAY / 3)
+        assert [client.get_entity(c).get_state(int) for c in counters.values()] == [0, 0, 0]  # type: ignore[union-attr]
+        _wait_for(lambda: all(client.get_entity(c).get_state(int) == 1  # type: ignore[union-attr]
+                              for c in counters.values()))
+    for counter in counters.values():
+        found = client.get_entity(counter)
+        assert found is not None and found.last_modified >= sent + timedelta(seconds=DELAY), counter
+
+
 class Scratch(entities.DurableEntity):
     def touch(self, _: Any = None) -> None:
         self.set_state("x")
@@ -88,22 +124,6 @@ def test_a_deleted_entity_is_gone_and_clean_storage_forgets_it(scheduler: Schedu
         _wait_for(lambda: client.get_entity(scratch) is None)
     cleaned = client.clean_entity_storage()
     assert cleaned.empty_entities_removed == 1 and cleaned.orphaned_locks_released == 0
-
-
-def locker(ctx: task.OrchestrationContext, _: Any) -> Any:
-    with (yield ctx.lock_entities([EntityInstanceId("Counter", "locked")])):
-        return "locked"
-
-
-def test_entity_locks_fail_the_orchestration_with_a_clear_message(scheduler: Scheduler, hub: str,
-                                                                  client: dt_client.TaskHubGrpcClient) -> None:
-    with running(scheduler, hub, locker, entities=(Counter,)):
-        iid = client.schedule_new_orchestration(locker)
-        state = client.wait_for_orchestration_completion(iid, timeout=30)
-    assert state is not None and state.runtime_status == dt_client.OrchestrationStatus.FAILED
-    assert state.failure_details is not None and "lock_entities" in state.failure_details.message
-
-
 
 
 def _wait_for(condition: Any, timeout: float = 30) -> None:

@@ -8,6 +8,8 @@ functions run in process, as the Python worker runs them (on its thread pool, wh
 other name goes to a Durable Task SDK worker connected over gRPC (``devhost.sidecar``). Their results come
 back as writes for a later turn, the same writes whichever executor ran them. One episode per
 instance and one batch per entity run at a time; different instances and entities run side by side.
+An orchestration's critical section locks entities: the engine itself applies lock requests and releases
+(no user code runs for them), and a locked entity takes only its owner's calls until the release.
 Only after a commit are activities started, timers armed, user code called and callers answered, so
 nothing acknowledged or started can be lost by a crash; on restart the queues in the database are simply
 picked up again. Activities are at-least-once (one that was running when the process died runs again);
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import json
 import logging
 import traceback
@@ -31,7 +34,7 @@ import aiohttp
 from ..functions import Function, FunctionIndex
 from ..invoker import Invoker
 from .actions import HTTP_ACTIVITY
-from .entities import BatchResult
+from .entities import LOCK_GRANTED, BatchResult, Queued, admitted, is_lock_message
 from .episode import Outcome, as_token, entity_instance_id, is_retry_event, version_mismatch
 from .executor import Executor, InProcess, Kind, TaskFailure
 from .history import Event, EventType, event, parse_timestamp, timestamp, utcnow
@@ -115,8 +118,9 @@ class Engine:
         self._held: list[tuple[Key, _Item]] = []  # taken this turn by episodes that have not finished
         self._ready: dict[Key, None] = {}
         self._busy: set[Key] = set()  # instances with an episode running
-        self._entity_ops: dict[Key, list[tuple[int, dict[str, Any]]]] = {}
+        self._entity_ops: dict[Key, list[Queued]] = {}
         self._entities_busy: set[Key] = set()
+        self._entity_locks: dict[Key, str] = {}  # locked entities and the orchestration holding each
         self._writes: list[_Write] = []
         self._after: list[Callable[[], None]] = []
         self._waiters: dict[Key, list[asyncio.Future[None]]] = {}
@@ -161,6 +165,7 @@ class Engine:
             self._ready[(hub, iid)] = None
         for seq, hub, entity, text in self.store.all_entity_ops():
             self._entity_ops.setdefault((hub, entity), []).append((seq, json.loads(text)))
+        self._entity_locks = {(hub, entity): owner for hub, entity, owner in self.store.all_entity_locks()}
 
     def _resume_work(self) -> None:
         """Start every stored activity and arm every stored timer that is not already running or armed."""
@@ -240,10 +245,34 @@ class Engine:
 
         return await self._write(apply)
 
-    async def signal_entity(self, hub: str, entity_id: str, op: str, input_text: str | None) -> None:
+    async def signal_entity(self, hub: str, entity_id: str, op: str, input_text: str | None,
+                            at: datetime | None = None) -> None:
+        """Queue a signal; with ``at`` in the future it joins the entity's queue only then."""
         target = entity_instance_id(entity_id)
-        message = {"name": op, "input": input_text, "isSignal": True, "caller": None}
+        message: dict[str, Any] = {"name": op, "input": input_text, "isSignal": True, "caller": None}
+        if at is not None:
+            message["due"] = timestamp(at)
         await self._write(lambda: self._enqueue_entity_op(hub, target, message))
+
+    def entity_lock(self, hub: str, entity_id: str) -> str | None:
+        """The orchestration holding the entity's lock, if one does."""
+        return self._entity_locks.get((hub, entity_instance_id(entity_id)))
+
+    def entity_backlog(self, hub: str, entity_id: str) -> int:
+        """How many messages wait in the entity's queue (not counting a batch running now)."""
+        return len(self._entity_ops.get((hub, entity_instance_id(entity_id)), ()))
+
+    async def release_orphaned_locks(self, hub: str) -> int:
+        """Unlock the hub's entities whose owning orchestration has finished or is gone; returns how many."""
+
+        def apply() -> int:
+            orphaned = [key for key, owner in self._entity_locks.items()
+                        if key[0] == hub and ((inst := self.instance(hub, owner)) is None or inst.is_terminal)]
+            for key in orphaned:
+                self._set_lock(key, None)
+            return len(orphaned)
+
+        return await self._write(apply)
 
     async def remove_empty_entities(self, hub: str) -> int:
         """Forget the hub's entities that hold no state and wait for no operation; returns how many."""
@@ -324,8 +353,11 @@ class Engine:
             del self._ready[key]
             if key not in self._busy:
                 self._step(key)
-        for key in list(self._entity_ops):
-            if key not in self._entities_busy:
+        # Until none is left: a granted lock request may go on to the next entity of its lock set.
+        seen: set[Key] = set()
+        while todo := [key for key in self._entity_ops if key not in self._entities_busy and key not in seen]:
+            for key in todo:
+                seen.add(key)
                 self._take_batch(key)
 
     def _hand_off(self, start: Callable[[], Awaitable[Any]], finish: Callable[[Any], None]) -> None:
@@ -348,7 +380,7 @@ class Engine:
     def _reload(self) -> None:
         self._generation += 1
         for state in (self._instances, self._inbox, self._unsaved, self._ready, self._busy, self._entity_ops,
-                      self._entities_busy):
+                      self._entities_busy, self._entity_locks):
             state.clear()
         self._held.clear()
         self._load_queues()
@@ -463,6 +495,13 @@ class Engine:
                 self._delete_source(item.source)
 
     def _enqueue_entity_op(self, hub: str, entity: str, op: dict[str, Any]) -> None:
+        due = op.get("due")
+        if due is not None and parse_timestamp(due) > utcnow():
+            # A timer row holds a scheduled message until it is due, so it survives a restart.
+            fired = {"EntityMessage": op}
+            seq = self.store.add_timer(hub, entity, None, due, json.dumps(fired))
+            self._after.append(lambda: self._arm_timer(seq, hub, entity, None, due, fired))
+            return
         seq = self.store.add_entity_op(hub, entity, op)
         self._entity_ops.setdefault((hub, entity), []).append((seq, op))
 
@@ -693,7 +732,53 @@ class Engine:
     # entities
 
     def _take_batch(self, key: Key) -> None:
-        ops = self._entity_ops.pop(key)
+        """Hand the entity's next batch to user code; lock requests and releases at its head are applied here.
+
+        A batch is the admitted operations up to the next lock request or release, so that a lock changes hands
+        only between batches, when the operations before it have been committed.
+        """
+        queue = self._entity_ops[key]
+        while ready := admitted(queue, self._entity_locks.get(key)):
+            seq, head = ready[0]
+            if is_lock_message(head):
+                queue.remove(ready[0])
+                self.store.delete_entity_ops([seq])
+                self._lock_message(key, head)
+                continue
+            ops = list(itertools.takewhile(lambda item: not is_lock_message(item[1]), ready))
+            taken = {seq for seq, _ in ops}
+            queue[:] = [item for item in queue if item[0] not in taken]
+            self._start_batch(key, ops)
+            break
+        if not queue:
+            self._entity_ops.pop(key, None)
+
+    def _lock_message(self, key: Key, message: dict[str, Any]) -> None:
+        """Apply a lock request (lock this entity, then the next of the set, or tell the owner it holds them all)
+        or a release (from the owner; any other is dropped, as the lock it meant is gone)."""
+        if "release" in message:
+            if self._entity_locks.get(key) == message["release"]["owner"]:
+                self._set_lock(key, None)
+            return
+        request = message["lock"]
+        owner = request["owner"]
+        self._set_lock(key, owner["id"])
+        position = request["position"] + 1
+        if position < len(request["set"]):
+            self._enqueue_entity_op(key[0], request["set"][position], {"lock": {**request, "position": position}})
+            return
+        self._deliver(owner["hub"], owner["id"], owner["execution"],
+                      event(EventType.EVENT_RAISED, -1, Name=request["section"],
+                            Input=json.dumps({"result": LOCK_GRANTED})))
+
+    def _set_lock(self, key: Key, owner: str | None) -> None:
+        self.store.set_entity_lock(*key, owner)
+        if owner is None:
+            self._entity_locks.pop(key, None)
+        else:
+            self._entity_locks[key] = owner
+
+    def _start_batch(self, key: Key, ops: list[Queued]) -> None:
         saved = self.store.entity(*key)
         state, exists = (saved[0], saved[1]) if saved else (None, False)
         job = _BatchJob(key, ops, state, exists, self._generation)
@@ -791,7 +876,7 @@ class Engine:
 
     # timers
 
-    def _arm_timer(self, seq: int, hub: str, iid: str, execution: int, fire_at: str,
+    def _arm_timer(self, seq: int, hub: str, iid: str, execution: int | None, fire_at: str,
                    fired: Event) -> None:
         if self._stopping or self._loop is None:
             return
@@ -807,8 +892,13 @@ class Engine:
                 return
 
             def deliver() -> None:
-                if generation == self._generation:  # else the reload armed this timer again
-                    self._deliver(hub, iid, execution, {**fired, "Timestamp": timestamp()}, source=("timer", seq))
+                if generation != self._generation:  # the reload armed this timer again
+                    return
+                if "EntityMessage" in fired:  # a scheduled entity message, due now: into the entity's queue
+                    self.store.delete_timer(seq)
+                    self._enqueue_entity_op(hub, iid, fired["EntityMessage"])
+                    return
+                self._deliver(hub, iid, execution, {**fired, "Timestamp": timestamp()}, source=("timer", seq))
 
             self._submit(deliver)
 

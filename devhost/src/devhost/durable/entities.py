@@ -7,6 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+# What an entity answers a granted lock request with; the orchestration only needs the event's name
+# (DurableTask.Core's ResponseMessage.LockAcquisitionCompletion).
+LOCK_GRANTED = "Lock Acquisition Completed"
+Queued = tuple[int, dict[str, Any]]
+
 
 @dataclass
 class BatchResult:
@@ -19,6 +24,26 @@ class BatchResult:
     # and (instance id, name, input, version) orchestrations to start.
     signals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     starts: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
+
+
+def is_lock_message(message: dict[str, Any]) -> bool:
+    """A lock request (``{"lock": ...}``) or release (``{"release": ...}``), which the engine applies itself."""
+    return "lock" in message or "release" in message
+
+
+def sender(message: dict[str, Any]) -> str | None:
+    """The orchestration a queued message comes from; None for signals from clients, entities and orchestrations."""
+    if "lock" in message:
+        return str(message["lock"]["owner"]["id"])
+    if "release" in message:
+        return str(message["release"]["owner"])
+    return (message.get("caller") or {}).get("id")
+
+
+def admitted(queue: list[Queued], owner: str | None) -> list[Queued]:
+    """The queued messages an entity may take now, in order: all of them while it is unlocked; while an
+    orchestration holds its lock, only that orchestration's (the others wait for the release, as in DTFx)."""
+    return [item for item in queue if owner is None or sender(item[1]) == owner]
 
 
 def split_entity_id(entity_id: str) -> tuple[str, str]:

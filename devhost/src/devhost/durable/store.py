@@ -44,6 +44,10 @@ CREATE TABLE IF NOT EXISTS entities (
     updated TEXT NOT NULL, failure TEXT,
     PRIMARY KEY (hub, entity)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entity_locks (
+    hub TEXT NOT NULL, entity TEXT NOT NULL, owner TEXT NOT NULL,
+    PRIMARY KEY (hub, entity)
+) WITHOUT ROWID;
 """
 # Columns added since the first schema, for data directories made before them: (table, column, declaration).
 ADDED_COLUMNS = [("entities", "failure", "TEXT"), ("instances", "version", "TEXT")]
@@ -205,7 +209,7 @@ class Store:
             "SELECT seq, hub, id, execution, task_id, kind, name, input FROM tasks ORDER BY seq"
         ).fetchall()
 
-    def add_timer(self, hub: str, instance_id: str, execution: int, fire_at: str, text: str) -> int:
+    def add_timer(self, hub: str, instance_id: str, execution: int | None, fire_at: str, text: str) -> int:
         cur = self.db.execute(
             "INSERT INTO timers (hub, id, execution, fire_at, event) VALUES (?,?,?,?,?)",
             (hub, instance_id, execution, fire_at, text),
@@ -251,6 +255,18 @@ class Store:
             "updated=excluded.updated, failure=coalesce(excluded.failure, failure)",
             (hub, entity, state, int(exists), updated, json.dumps(failure) if failure else None),
         )
+
+    def all_entity_locks(self) -> list[tuple[str, str, str]]:
+        """(hub, entity, owning orchestration) of every locked entity."""
+        return self.db.execute("SELECT hub, entity, owner FROM entity_locks").fetchall()
+
+    def set_entity_lock(self, hub: str, entity: str, owner: str | None) -> None:
+        """Lock the entity for the orchestration ``owner``, or unlock it (None)."""
+        if owner is None:
+            self.db.execute("DELETE FROM entity_locks WHERE hub=? AND entity=?", (hub, entity))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO entity_locks (hub, entity, owner) VALUES (?,?,?)",
+                            (hub, entity, owner))
 
     def delete_empty_entities(self, hub: str) -> int:
         """Forget entities that have no state and no queued operation; returns how many."""

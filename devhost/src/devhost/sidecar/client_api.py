@@ -19,7 +19,7 @@ from google.protobuf import wrappers_pb2
 from ..config import HUB_NAME
 from ..durable.engine import Conflict, Engine
 from ..durable.episode import entity_instance_id
-from ..durable.history import EventType, timestamp, utcnow
+from ..durable.history import EventType, timestamp
 from ..durable.instance import TERMINAL, Instance
 from .convert import (
     STATUS,
@@ -212,13 +212,12 @@ class ClientRpcs:
 
     async def SignalEntity(self, request: pb.SignalEntityRequest, context: Context) -> pb.SignalEntityResponse:
         hub = await self._hub(context)
-        if request.HasField("scheduledTime") and from_timestamp(request.scheduledTime) > utcnow():
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED,
-                                "devhost does not support scheduled entity signals (signal_time) yet")
         if not request.instanceId.startswith("@") or request.instanceId.count("@") < 2:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 f"entity id {request.instanceId!r} must be '@name@key'")
-        await self.engine.signal_entity(hub, request.instanceId, request.name, opt(request, "input"))
+        # signal_time: the entity gets the signal then (a stored timer holds it meanwhile).
+        at = from_timestamp(request.scheduledTime) if request.HasField("scheduledTime") else None
+        await self.engine.signal_entity(hub, request.instanceId, request.name, opt(request, "input"), at)
         return pb.SignalEntityResponse()
 
     async def GetEntity(self, request: pb.GetEntityRequest, context: Context) -> pb.GetEntityResponse:
@@ -228,7 +227,7 @@ class ClientRpcs:
         if found is None or not found[1]:
             return pb.GetEntityResponse(exists=False)
         state, _, updated = found
-        return pb.GetEntityResponse(exists=True, entity=self._entity(entity_id, state, updated,
+        return pb.GetEntityResponse(exists=True, entity=self._entity(hub, entity_id, state, updated,
                                                                      request.includeState))
 
     async def QueryEntities(self, request: pb.QueryEntitiesRequest, context: Context) -> pb.QueryEntitiesResponse:
@@ -247,15 +246,17 @@ class ClientRpcs:
         page = rows[start:start + size]
         more = start + len(page) < len(rows)
         return pb.QueryEntitiesResponse(
-            entities=[self._entity(e, state, updated, query.includeState) for e, state, updated in page],
+            entities=[self._entity(hub, e, state, updated, query.includeState) for e, state, updated in page],
             continuationToken=text(str(start + len(page))) if more else None)
 
     async def CleanEntityStorage(self, request: pb.CleanEntityStorageRequest,
                                  context: Context) -> pb.CleanEntityStorageResponse:
         hub = await self._hub(context)
         removed = await self.engine.remove_empty_entities(hub) if request.removeEmptyEntities else 0
-        # devhost takes no entity locks, so none can be orphaned.
-        return pb.CleanEntityStorageResponse(emptyEntitiesRemoved=removed, orphanedLocksReleased=0)
+        # A lock is orphaned when the orchestration holding it has finished (terminated inside its critical
+        # section) or is gone.
+        released = await self.engine.release_orphaned_locks(hub) if request.releaseOrphanedLocks else 0
+        return pb.CleanEntityStorageResponse(emptyEntitiesRemoved=removed, orphanedLocksReleased=released)
 
     # helpers
 
@@ -309,7 +310,10 @@ class ClientRpcs:
                 set_text(state, "output", inst.output)
         return state
 
-    @staticmethod
-    def _entity(entity_id: str, state: str | None, updated: str, include_state: bool) -> pb.EntityMetadata:
+    def _entity(self, hub: str, entity_id: str, state: str | None, updated: str,
+                include_state: bool) -> pb.EntityMetadata:
+        # lockedBy is the orchestration holding the lock, as DTFx's EntityStatus.LockedBy has it.
         return pb.EntityMetadata(instanceId=entity_id, lastModifiedTime=to_timestamp(updated),
+                                 backlogQueueSize=self.engine.entity_backlog(hub, entity_id),
+                                 lockedBy=text(self.engine.entity_lock(hub, entity_id)),
                                  serializedState=text(state) if include_state else None)

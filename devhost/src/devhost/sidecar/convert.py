@@ -2,9 +2,11 @@
 
 devhost keeps one history shape for every instance: the DTFx JSON the Functions path already writes (PascalCase
 keys, ``EventType`` numbers). The protocol's ``HistoryEvent`` is the same DTFx event in protobuf, so each event
-maps field by field. Entity calls and signals are kept in the legacy shape (``EventSent`` to ``@name@key`` with
-``{"op","id","input","parent"}``, the result as ``EventRaised`` named by the request id), which the Python SDK
-replays as it does for Durable Functions (``durabletask/worker.py``, the ``eventSent`` and ``eventRaised`` cases).
+maps field by field. Entity messages are kept in the legacy shape (``EventSent`` to ``@name@key`` with
+``{"op","id","input","parent"}``, the result as ``EventRaised`` named by the request id; a lock request and a
+release are ``EventSent`` named ``op`` and ``release``, the grant an ``EventRaised`` named by the critical section),
+which the Python SDK replays as it does for Durable Functions (``durabletask/worker.py``, the ``eventSent`` and
+``eventRaised`` cases).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 import durabletask.internal.orchestrator_service_pb2 as pb
 
 from ..durable.entities import BatchResult
-from ..durable.episode import Outcome
+from ..durable.episode import Outcome, entity_instance_id
 from ..durable.history import Event, EventType, event, timestamp
 from ..durable.instance import Instance
 from .convert import STATUS_NAME, failure_from_proto, from_timestamp, opt, raised_from_proto
@@ -85,7 +85,22 @@ def _apply_action(inst: Instance, out: Outcome, action: pb.OrchestratorAction, w
 
 def _entity_message(inst: Instance, out: Outcome, number: int, message: pb.SendEntityMessageAction,
                     when: str) -> None:
+    """An entity message in the legacy shape (DurableTask.Core's RequestMessage and ReleaseMessage, as the
+    Durable Task SDKs encode them for older backends: durabletask-dotnet ``EntityConversions``), which is also
+    what the Python SDK replays: ``EventSent`` to the entity, its result an ``EventRaised`` named by the request.
+    The event names the target as the SDK sent it (it compares them on replay); the queue uses devhost's id."""
     kind = message.WhichOneof("EntityMessageType")
+    if kind == "entityLockRequested":
+        _lock_requested(inst, out, number, message.entityLockRequested, when)
+        return
+    if kind == "entityUnlockSent":
+        unlock = message.entityUnlockSent
+        target = unlock.targetInstanceId.value
+        out.events.append(event(EventType.EVENT_SENT, number, when, InstanceId=target, Name="release",
+                                Input=json.dumps({"id": unlock.criticalSectionId, "parent": inst.id})))
+        out.entity_ops.append((entity_instance_id(target),
+                               {"release": {"section": unlock.criticalSectionId, "owner": inst.id}}))
+        return
     if kind == "entityOperationSignaled":
         op: Any = message.entityOperationSignaled
         caller = None
@@ -93,19 +108,34 @@ def _entity_message(inst: Instance, out: Outcome, number: int, message: pb.SendE
         op = message.entityOperationCalled
         caller = {"hub": inst.hub, "id": inst.id, "execution": inst.execution, "guid": op.requestId}
     else:
-        raise Unsupported("devhost does not support entity locks (lock_entities) yet; call or signal the "
-                          "entities instead")
-    if op.HasField("scheduledTime"):
-        raise Unsupported("devhost does not support scheduled entity signals (signal_time) yet")
+        raise Unsupported(f"devhost does not carry out the entity message '{kind}'")
     target, input_text = op.targetInstanceId.value, opt(op, "input")
     request_id = op.requestId or str(uuid.uuid4())
-    # The legacy EventSent shape: what the Functions path stores and what the SDK replays for an entity message.
-    body = {"op": op.operation, "id": request_id, "input": input_text, "parent": inst.id,
-            "signal": caller is None}
+    body: dict[str, Any] = {"op": op.operation, "id": request_id, "input": input_text, "parent": inst.id,
+                            "signal": caller is None}
+    queued: dict[str, Any] = {"name": op.operation, "input": input_text, "isSignal": caller is None,
+                              "caller": caller, "id": request_id}
+    if op.HasField("scheduledTime"):  # signal_time: the entity gets it then
+        body["due"] = queued["due"] = timestamp(from_timestamp(op.scheduledTime))
     out.events.append(event(EventType.EVENT_SENT, number, when, InstanceId=target, Name=op.operation,
                             Input=json.dumps(body)))
-    out.entity_ops.append((target, {"name": op.operation, "input": input_text, "isSignal": caller is None,
-                                    "caller": caller, "id": request_id}))
+    out.entity_ops.append((entity_instance_id(target), queued))
+
+
+def _lock_requested(inst: Instance, out: Outcome, number: int, lock: pb.EntityLockRequestedEvent, when: str) -> None:
+    """``lock_entities``: the request goes to the first entity of the (sorted) lock set, which passes it on once it
+    is locked; the last one tells the orchestration, with an ``EventRaised`` named by the critical section."""
+    if not 0 <= lock.position < len(lock.lockSet):
+        raise Unsupported(f"lock request {lock.criticalSectionId} has no entity at position {lock.position}")
+    targets = [entity_instance_id(entity) for entity in lock.lockSet]
+    body = {"op": None, "id": lock.criticalSectionId, "lockset": list(lock.lockSet), "pos": lock.position,
+            "parent": inst.id}
+    # The SDK checks on replay that this event went to lockSet[position].
+    out.events.append(event(EventType.EVENT_SENT, number, when, InstanceId=lock.lockSet[lock.position], Name="op",
+                            Input=json.dumps(body)))
+    owner = {"hub": inst.hub, "id": inst.id, "execution": inst.execution}
+    out.entity_ops.append((targets[lock.position], {"lock": {"section": lock.criticalSectionId, "set": targets,
+                                                             "position": lock.position, "owner": owner}}))
 
 
 def _complete(inst: Instance, out: Outcome, done: pb.CompleteOrchestrationAction, when: str) -> None:
@@ -158,8 +188,11 @@ def batch_result(result: pb.EntityBatchResult, state: str | None, exists: bool, 
     for action in result.actions:
         if action.HasField("sendSignal"):
             signal = action.sendSignal
-            signals.append((signal.instanceId, {"name": signal.name, "input": opt(signal, "input"),
-                                                "isSignal": True, "caller": None}))
+            queued: dict[str, Any] = {"name": signal.name, "input": opt(signal, "input"), "isSignal": True,
+                                      "caller": None}
+            if signal.HasField("scheduledTime"):
+                queued["due"] = timestamp(from_timestamp(signal.scheduledTime))
+            signals.append((signal.instanceId, queued))
         elif action.HasField("startNewOrchestration"):
             start = action.startNewOrchestration
             starts.append((start.instanceId or uuid.uuid4().hex, start.name, opt(start, "input"),

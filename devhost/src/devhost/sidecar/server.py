@@ -24,6 +24,9 @@ class GrpcPortInUse(Exception):
 def check_port(host: str, port: int) -> None:
     """Fail at once, before anything starts, when the gRPC port cannot be bound (the real bind comes later)."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # Connections of a devhost killed a moment ago linger in TIME_WAIT on this port; only a listener means in use
+    # (gRPC's own bind sets SO_REUSEADDR too).
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
