@@ -7,85 +7,17 @@ that work one test leaves behind never reaches another test's worker.
 from __future__ import annotations
 
 import inspect
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from durabletask.client import TaskHubGrpcClient
 from durabletask.grpc_options import GrpcWorkerResiliencyOptions
 from durabletask.worker import TaskHubGrpcWorker
 
-from tests.fixtures.processes import REPO, free_port
-
-
-@dataclass
-class Scheduler:
-    """One ``devhost scheduler`` process: gRPC on ``port``, dashboard and management API on ``http_port``."""
-
-    data_dir: Path
-    port: int = field(default_factory=free_port)
-    http_port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
-
-    @property
-    def address(self) -> str:
-        return f"localhost:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    def start(self, timeout: float = 30.0) -> Scheduler:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.data_dir / f"scheduler-{int(time.time() * 1000)}.log"
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "devhost", "scheduler", "--port", str(self.port),
-                 "--http-port", str(self.http_port), "--data-dir", str(self.data_dir)],
-                cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"devhost scheduler exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/admin/host/status", timeout=1).json().get("state") == "Running":
-                    return self
-            except (httpx.HTTPError, ValueError):
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"devhost scheduler did not start within {timeout} s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
-
-    def kill(self) -> None:
-        """kill -9: no chance to finish anything."""
-        if self.process and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self, timeout: float = 20.0) -> int | None:
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.process.returncode
+from tests.fixtures.processes import Scheduler
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,9 @@ from typing import Any
 from durabletask import client as dt_client
 from durabletask import task
 
-from .conftest import Scheduler, running
+from tests.fixtures.processes import Scheduler
+
+from .conftest import running
 
 
 def hello(ctx: task.ActivityContext, name: str) -> str:

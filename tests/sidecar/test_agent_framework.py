@@ -28,9 +28,7 @@ from durabletask.entities import EntityInstanceId
 
 from tests.fixtures.agent_app import model, model_server
 from tests.fixtures.model_server import ModelServer, Reply
-from tests.fixtures.processes import REPO
-
-from .conftest import Scheduler
+from tests.fixtures.processes import REPO, Scheduler
 
 __all__ = ["model", "model_server"]
 

@@ -7,9 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fixtures.processes import REPO, free_port
-
-from .conftest import Scheduler
+from tests.fixtures.processes import REPO, Scheduler, free_port
 
 
 def test_a_taken_grpc_port_stops_the_scheduler_with_a_clear_message(tmp_path: Path) -> None:

@@ -11,7 +11,9 @@ from durabletask import client as dt_client
 from durabletask import entities, task
 from durabletask.entities import EntityInstanceId
 
-from .conftest import Scheduler, running
+from tests.fixtures.processes import Scheduler
+
+from .conftest import running
 
 
 class Counter(entities.DurableEntity):

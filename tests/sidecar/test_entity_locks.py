@@ -21,7 +21,9 @@ from durabletask import client as dt_client
 from durabletask import entities, task
 from durabletask.entities import EntityInstanceId
 
-from .conftest import Scheduler, running
+from tests.fixtures.processes import Scheduler
+
+from .conftest import running
 
 Status = dt_client.OrchestrationStatus
 

@@ -9,7 +9,9 @@ import pytest
 from durabletask import client as dt_client
 from durabletask import task
 
-from .conftest import Scheduler, running
+from tests.fixtures.processes import Scheduler
+
+from .conftest import running
 
 Status = dt_client.OrchestrationStatus
 
