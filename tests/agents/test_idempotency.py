@@ -34,6 +34,17 @@ def test_a_retried_run_with_the_same_key_is_the_same_run(api: httpx.Client, mode
     assert len(model.chat_requests()) == 1 and turns(api, "idem-1") == 1
 
 
+def test_a_retried_run_without_a_session_is_the_same_run_in_the_same_new_session(api: httpx.Client,
+                                                                                 model: ModelServer) -> None:
+    key = uuid.uuid4().hex
+    first = post(api, "/agents/assistant/run", {"message": "hello, new here"}, key)
+    again = post(api, "/agents/assistant/run", {"message": "hello, new here"}, key)
+    assert first.status_code == again.status_code == 200
+    assert again.json()["run_id"] == first.json()["run_id"]
+    assert again.json()["session_id"] == first.json()["session_id"]
+    assert len(model.chat_requests()) == 1 and turns(api, first.json()["session_id"]) == 1
+
+
 def test_the_same_key_with_another_request_is_a_422_and_starts_nothing(api: httpx.Client, model: ModelServer) -> None:
     key = uuid.uuid4().hex
     post(api, "/agents/assistant/run", {"message": "first", "session_id": "idem-2"}, key)

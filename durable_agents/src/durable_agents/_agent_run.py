@@ -339,7 +339,7 @@ def parse_run_request(req: func.HttpRequest) -> RunRequest:
     message = fields.get("message")
     if not isinstance(message, str) or not message.strip():
         raise AgentError("MissingMessage", "message must be a non-empty string")
-    session_id = fields.get("session_id", req.params.get("session_id")) or uuid.uuid4().hex
+    session_id = fields.get("session_id", req.params.get("session_id")) or _new_session_id(request_key(req))
     if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
         raise AgentError("InvalidSessionId", "session_id must be 1-64 letters, digits, '.', '_' or '-'")
     wait = fields.get("wait", query_flag(req, "wait"))
@@ -353,6 +353,11 @@ def parse_run_request(req: func.HttpRequest) -> RunRequest:
     if schema is not None:
         _check_response_format(schema)
     return RunRequest(message, session_id, wait, float(timeout), schema)
+
+
+def _new_session_id(key: str | None) -> str:
+    """A new conversation's id: named after the idempotency key, if any, so a retry names the same session."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"durable-agents:session:{key}").hex if key else uuid.uuid4().hex
 
 
 def _refs(schema: Any) -> Iterator[str]:
