@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import Browser, Page, Request
 
-from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.dashboard.conftest import launched
 from tests.fixtures.agent_app import app_env
 from tests.fixtures.model_server import ModelServer
 from tests.fixtures.processes import REPO, Devhost
@@ -67,7 +67,7 @@ def trace_id(root: str) -> str:
     return hashlib.sha256(f"trace\x1f{root}".encode()).digest()[:16].hex()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def model_server() -> Iterator[ModelServer]:
     server = ModelServer().start()
     yield server
@@ -81,7 +81,7 @@ def model(model_server: ModelServer) -> ModelServer:
     return model_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console(model_server: ModelServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     tmp = tmp_path_factory.mktemp("console")
     env = app_env(model_server, tmp, SESSION_TOKEN_BUDGET=str(SESSION_TOKEN_BUDGET), TASKHUB_NAME="consoletests")
@@ -95,14 +95,10 @@ def console(model_server: ModelServer, tmp_path_factory: pytest.TempPathFactory)
         host.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is missing: ./scripts/test installs it (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,14 +29,22 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devhost]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@contextmanager
+def launched() -> Iterator[Browser]:
+    """Headless Debian chromium under Playwright's sync API, which runs an event loop in this thread while it is
+    open: close it before tests that run loops of their own (a fixture scoped to a module or a package)."""
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is missing: ./scripts/test installs it (apt-get install chromium)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launched() as chromium:
+        yield chromium
 
 
 @pytest.fixture
