@@ -112,12 +112,19 @@ async def model_step(payload: dict[str, Any], client: df.DurableOrchestrationCli
     return await _journal(store, journal, reply)
 
 
+PROVIDER_NAMES = {"azure-openai": "azure.ai.openai", "openai-compatible": "openai", "offline": "openai"}
+
+
 def _model_span(payload: dict[str, Any], reply: dict[str, Any], attempt: int) -> None:
     if not telemetry.enabled():
         return
-    model_name = model.provider(settings.load()).describe()["model"]
+    described = model.provider(settings.load()).describe()
+    model_name = described["model"]
     usage, now = reply["usage"], datetime.now(UTC)
+    # The provider under both its current name and the older one Application Insights reads for its GenAI type.
+    provider = PROVIDER_NAMES[described["kind"]]
     attributes = {"gen_ai.operation.name": "chat", "gen_ai.request.model": model_name,
+                  "gen_ai.provider.name": provider, "gen_ai.system": provider,
                   "gen_ai.agent.name": payload["agent"], "gen_ai.usage.input_tokens": usage["prompt_tokens"],
                   "gen_ai.usage.output_tokens": usage["completion_tokens"], "agents.step.attempt": attempt,
                   "gen_ai.response.finish_reasons": [reply.get("finish_reason") or "stop"]}

@@ -104,7 +104,10 @@ def _setup() -> tuple[Any, Any] | None:
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential()
-        tracing.add_span_processor(BatchSpanProcessor(AzureMonitorTraceExporter(credential=credential)))
+        # Given the provider, the exporter takes the service's resource from it (not from the global provider,
+        # which the library leaves alone) and sends it with every export.
+        tracing.add_span_processor(BatchSpanProcessor(AzureMonitorTraceExporter(credential=credential,
+                                                                                tracer_provider=tracing)))
         readers.append(PeriodicExportingMetricReader(AzureMonitorMetricExporter(credential=credential)))
     meters = MeterProvider(resource=resource, metric_readers=readers)
     meter = meters.get_meter(SERVICE)
