@@ -50,8 +50,8 @@ def test_the_apps_use_only_the_librarys_public_names_and_never_devhost() -> None
 
 def test_the_public_surface_is_the_list_in_init() -> None:
     assert sorted(durable_agents.__all__) == sorted(
-        ["Agent", "AgentClient", "AgentError", "AgentFunctionApp", "McpServer", "ModelOptions", "RemoteAgent", "Tool",
-         "run", "tool", "workflow"])
+        ["Agent", "AgentClient", "AgentError", "AgentFunctionApp", "AgentWorker", "McpServer", "ModelOptions",
+         "RemoteAgent", "Tool", "run", "tool", "workflow"])
     assert all(getattr(durable_agents, name).__doc__ for name in durable_agents.__all__)
 
 

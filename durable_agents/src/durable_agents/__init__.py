@@ -12,5 +12,14 @@ from ._mcp.servers import McpServer
 from ._tools import Tool, tool
 from .client import AgentClient
 
-__all__ = ["Agent", "AgentClient", "AgentError", "AgentFunctionApp", "McpServer", "ModelOptions", "RemoteAgent",
-           "Tool", "run", "tool", "workflow"]
+__all__ = ["Agent", "AgentClient", "AgentError", "AgentFunctionApp", "AgentWorker", "McpServer", "ModelOptions",
+           "RemoteAgent", "Tool", "run", "tool", "workflow"]
+
+
+def __getattr__(name: str) -> object:
+    # A Functions app never loads the worker's SDK and server: they are imported when AgentWorker is first used.
+    if name == "AgentWorker":
+        from ._worker import AgentWorker
+
+        return AgentWorker
+    raise AttributeError(f"module 'durable_agents' has no attribute {name!r}")

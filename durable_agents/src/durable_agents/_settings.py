@@ -85,6 +85,8 @@ class Settings:
     redis_use_entra_id: bool
     stream_ttl_minutes: float
     stream_store_path: str | None
+    taskhub_name: str | None
+    durable_task_scheduler_connection_string: str | None
 
 
 def _get(name: str) -> str | None:
@@ -132,4 +134,6 @@ def load() -> Settings:
         redis_use_entra_id=(_get("REDIS_USE_ENTRA_ID") or "").lower() == "true",
         stream_ttl_minutes=float(_number("STREAM_TTL_MINUTES", 60, float)),
         stream_store_path=_get("STREAM_STORE_PATH"),
+        taskhub_name=_get("TASKHUB_NAME"),
+        durable_task_scheduler_connection_string=_get("DURABLE_TASK_SCHEDULER_CONNECTION_STRING"),
     )
