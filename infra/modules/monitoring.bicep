@@ -41,3 +41,5 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 }]
 
 output connectionString string = appInsights.properties.ConnectionString
+// The worker's Container Apps environment sends its logs here through a diagnostic setting.
+output workspaceId string = workspace.id

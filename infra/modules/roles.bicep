@@ -7,6 +7,8 @@ var roleIds = {
   durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402'
   cognitiveServicesOpenAIUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
+  acrPush: '8311e382-0749-4cb8-b61a-304f252e45ec'
 }
 
 @export()

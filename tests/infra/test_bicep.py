@@ -20,6 +20,8 @@ ROLE_IDS = {
     "durableTaskDataContributor": "0ad04412-c4d5-4796-b79c-f76d14c8d402",
     "cognitiveServicesOpenAIUser": "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
     "monitoringMetricsPublisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+    "acrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    "acrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
 }
 # Which resource each role must be granted on.
 ROLE_SCOPES = {
@@ -29,6 +31,8 @@ ROLE_SCOPES = {
     "durableTaskDataContributor": "Microsoft.DurableTask/schedulers",
     "cognitiveServicesOpenAIUser": "Microsoft.CognitiveServices/accounts",
     "monitoringMetricsPublisher": "Microsoft.Insights/components",
+    "acrPull": "Microsoft.ContainerRegistry/registries",
+    "acrPush": "Microsoft.ContainerRegistry/registries",
 }
 
 
@@ -70,7 +74,8 @@ def test_the_files_azd_needs_exist() -> None:
 def test_the_deployment_package_holds_the_app_and_nothing_for_development() -> None:
     ignored = {line.strip().rstrip("/") for line in (INFRA.parent / ".funcignore").read_text().splitlines()
                if line.strip() and not line.startswith("#")}
-    assert {"devhost", "tests", "bench", ".venv", "local.settings.json", "test-artifacts", ".devhost"} <= ignored
+    assert {"devhost", "tests", "bench", ".venv", "local.settings.json", "test-artifacts", ".devhost", "Dockerfile",
+            "deploy"} <= ignored
     assert not ignored & {"function_app.py", "host.json", "requirements.txt", "agent_app", "durable_agents"}
 
 
@@ -105,6 +110,7 @@ def test_no_keys_anywhere(resources: list[Resource]) -> None:
     assert database["accessKeysAuthentication"] == "Disabled" and database["clientProtocol"] == "Encrypted"
     workspace = one(resources, "Microsoft.OperationalInsights/workspaces").body["properties"]
     assert workspace["features"]["disableLocalAuth"] is True
+    assert one(resources, "Microsoft.ContainerRegistry/registries").body["properties"]["adminUserEnabled"] is False
 
 
 def test_properties_the_api_versions_require_are_set(resources: list[Resource]) -> None:
@@ -131,8 +137,10 @@ def test_each_role_assignment_grants_the_right_role_on_the_right_resource(
         scope = assignment.body["scope"].text
         scope_type = next(r.type for r in resources if r.file == assignment.file and r.symbol == scope)
         assert scope_type == ROLE_SCOPES[name], f"{name} is granted on {scope_type}"
-        # Every role goes to each principal: the app's identity, and the deploying user when there is one.
-        assert assignment.looped and assignment.body["properties"]["principalId"] == Expr("p.id")
+        # Every role goes to each of a list of principals: the app's identity and the deploying user (principals),
+        # or the deploying user alone (pushPrincipals: only azd pushes images).
+        assert assignment.loop in ("principals", "pushPrincipals"), f"{name} is granted to {assignment.loop}"
+        assert assignment.body["properties"]["principalId"] == Expr("p.id")
         granted.add(name)
     assert granted == set(ROLE_IDS)
     redis_access = one(resources, "Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments")
@@ -141,11 +149,15 @@ def test_each_role_assignment_grants_the_right_role_on_the_right_resource(
 
 def test_the_deploying_user_is_among_the_principals(parsed: list[BicepFile]) -> None:
     main = next(f for f in parsed if f.path.name == "main.bicep")
-    principals = main.variables["principals"].text
-    assert "identity.outputs.principalId" in principals and "id: principalId, type: principalType" in principals
+    principals = main.variables["principals"]
+    assert principals.name == "concat" and principals.args[1] == Expr("deployer")
+    assert "identity.outputs.principalId" in principals.args[0][0]["id"].text
+    assert "id: principalId, type: principalType" in main.variables["deployer"].text
     for module in main.modules.values():
         if "principals" in module["params"]:
             assert module["params"]["principals"] == Expr("principals")
+        if "pushPrincipals" in module["params"]:
+            assert module["params"]["pushPrincipals"] == Expr("deployer")
 
 
 def test_the_function_app_is_python_on_flex_consumption_with_identity_based_storage(

@@ -1,4 +1,5 @@
-"""The settings the code reads, what Bicep sets for the app, and what local.settings.json.example lists agree."""
+"""The settings the code reads, what Bicep sets for the app (Function App or worker), and what
+local.settings.json.example lists agree."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from durable_agents._settings import SETTINGS
-from tests.infra.bicep import read
+from tests.infra.bicep import read, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,20 +28,29 @@ def names_read_by_the_code() -> set[str]:
     return found
 
 
-def app_settings_set_by_bicep() -> set[str]:
+# Each host and the module parameter that carries its environment: the Function App's app settings, the worker
+# container's environment variables.
+HOSTS = {"functions": ("functionApp", "appSettings"), "worker": ("worker", "settings")}
+
+
+def settings_set_by_bicep(host: str) -> set[str]:
     main = read(REPO / "infra" / "main.bicep")
-    return set(main.modules["functionApp"]["params"]["appSettings"])
+    module, param = HOSTS[host]
+    settings = resolve(main, main.modules[module]["params"][param])
+    assert isinstance(settings, dict), f"{module}.{param} is not an object Bicep spells out: {settings}"
+    return set(settings)
 
 
 def test_the_declared_list_is_what_the_code_reads() -> None:
     assert names_read_by_the_code() == {s.name for s in SETTINGS}
 
 
-def test_bicep_sets_exactly_the_settings_the_code_reads_in_azure() -> None:
+@pytest.mark.parametrize("host", HOSTS)
+def test_bicep_sets_exactly_the_settings_the_code_reads_in_azure(host: str) -> None:
     in_azure = {s.name for s in SETTINGS if s.where in ("azure", "both")}
-    assert app_settings_set_by_bicep() == in_azure
+    assert settings_set_by_bicep(host) == in_azure
     local_only = {s.name for s in SETTINGS if s.where == "local"}
-    assert not app_settings_set_by_bicep() & local_only
+    assert not settings_set_by_bicep(host) & local_only
 
 
 def test_local_settings_example_lists_every_setting() -> None:
