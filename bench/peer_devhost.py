@@ -84,18 +84,23 @@ def journal_mode(db: Path) -> str:
         return conn.execute("PRAGMA journal_mode").fetchone()[0]
 
 
+def drive(a, management: str) -> tuple[dict, dict]:
+    """Run ``a.workload`` against the Durable management API at ``management`` (an origin); its metrics."""
+    async def run() -> tuple[dict, dict]:
+        limits = httpx.Limits(max_connections=a.concurrency or 16)
+        async with httpx.AsyncClient(base_url=f"{management}/runtime/webhooks/durabletask", timeout=120,
+                                     limits=limits) as client:
+            return await {"W1": run_w1, "W2": run_w2, "W3": run_w3}[a.workload](a, client)
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     a = bc.parse_args(PEER)
     workdir = Path(a.workdir or tempfile.mkdtemp())
     host = Devhost(app_dir=REPO / "bench" / "app", data_dir=workdir / "devhost-data").start()
     try:
-        async def drive() -> tuple[dict, dict]:
-            limits = httpx.Limits(max_connections=a.concurrency or 16)
-            async with httpx.AsyncClient(base_url=f"{host.url}/runtime/webhooks/durabletask", timeout=120,
-                                         limits=limits) as client:
-                return await {"W1": run_w1, "W2": run_w2, "W3": run_w3}[a.workload](a, client)
-
-        metrics, units = asyncio.run(drive())
+        metrics, units = drive(a, host.url)
     finally:
         host.stop()
     settings = {"journal_mode": journal_mode(workdir / "devhost-data" / "durable.sqlite3"), "synchronous": "FULL",

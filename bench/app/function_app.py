@@ -1,54 +1,8 @@
-"""The bench-peers workloads as Durable Functions: chain (W1), fan-out (W2), sequential no-ops (W3)."""
-
-import time
+"""The bench-peers workloads (``workloads.py``: chain, fan-out, sequential no-ops, the Sleeper entity) on devhost."""
 
 import azure.durable_functions as df
 import azure.functions as func
+from workloads import bp  # devhost puts the app's folder on sys.path, as the Python worker does
 
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-
-
-@app.orchestration_trigger(context_name="context")
-def chain(context: df.DurableOrchestrationContext):
-    spec = context.get_input()
-    value = spec["input"]
-    for i in range(spec["steps"]):
-        value = yield context.call_activity("chain_step", [value, i])
-    return value
-
-
-@app.activity_trigger(input_name="arg")
-def chain_step(arg: list) -> str:
-    return f"{arg[0]}-{arg[1]}"
-
-
-@app.orchestration_trigger(context_name="context")
-def fanout(context: df.DurableOrchestrationContext):
-    results = yield context.task_all([context.call_activity("fan_step", i) for i in range(context.get_input())])
-    return sum(results)
-
-
-@app.activity_trigger(input_name="i")
-def fan_step(i: int) -> int:
-    return i
-
-
-@app.orchestration_trigger(context_name="context")
-def sequential(context: df.DurableOrchestrationContext):
-    spec = context.get_input()
-    value = spec["input"]
-    for _ in range(spec["steps"]):
-        value = yield context.call_activity("noop_step", value)
-    return value
-
-
-@app.activity_trigger(input_name="value")
-def noop_step(value: str) -> str:
-    return value
-
-
-@app.entity_trigger(context_name="context", entity_name="Sleeper")
-def sleeper(context: df.DurableEntityContext):
-    """An operation that holds its thread for ``input`` seconds, as an entity calling a model does."""
-    time.sleep(context.get_input())
-    context.set_state(context.get_state(lambda: 0) + 1)
+app.register_functions(bp)
