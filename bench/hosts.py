@@ -15,52 +15,18 @@ Both answer the same requests, so a benchmark talks to ``Hosted.api`` (below ``/
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fixtures.processes import REPO, Devhost, HostProcess, Scheduler, free_port  # noqa: E402
+from tests.fixtures.processes import REPO, Devhost, HostProcess, Scheduler, WorkerProcess  # noqa: E402
 
 HOSTS = ("functions", "worker")
 WEBHOOKS = "/runtime/webhooks/durabletask"
 # The hub a worker started with --taskhub works on; the scheduler's management API reads it when a call names none.
 SCHEDULER_HUB = "default"
-
-
-@dataclass
-class WorkerProcess(HostProcess):
-    """One ``python -m durable_agents.worker`` process for ``app`` (MODULE:NAME), its HTTP API on ``port``.
-
-    The same process as tests/worker/conftest.py's, which cannot be imported from here (a conftest, with fixtures).
-    """
-
-    app: str
-    host_address: str
-    data_dir: Path
-    env: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
-    name = "worker"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def argv(self) -> list[str]:
-        return [sys.executable, "-m", "durable_agents.worker", "--app", self.app, "--http-port", str(self.port),
-                "--host-address", self.host_address, "--taskhub", SCHEDULER_HUB]
-
-    def is_ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
 
 
 @dataclass
@@ -98,7 +64,8 @@ def start_host(kind: str, data_dir: Path, env: dict[str, str], app_dir: Path = R
         raise ValueError(f"unknown host {kind!r}; known: {HOSTS}")
     scheduler = Scheduler(data_dir / "scheduler").start()
     try:
-        worker = WorkerProcess(worker_app, scheduler.address, data_dir / "worker", env).start()
+        where = ["--host-address", scheduler.address, "--taskhub", SCHEDULER_HUB]
+        worker = WorkerProcess(env, data_dir / "worker", where, app=worker_app).start()
     except BaseException:
         scheduler.stop()
         raise

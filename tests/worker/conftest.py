@@ -9,11 +9,9 @@ definitions (never started: the worker process carries the runs out); both share
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -24,36 +22,9 @@ from agent_app.workflows import WORKFLOWS
 from durable_agents import AgentWorker
 from tests.fixtures.agent_app import app_env, model, start_app
 from tests.fixtures.model_server import ModelServer
-from tests.fixtures.processes import HostProcess, Scheduler, free_port
+from tests.fixtures.processes import Scheduler, WorkerProcess
 
 __all__ = ["model", "start_app"]
-
-
-@dataclass
-class WorkerProcess(HostProcess):
-    """One ``python -m durable_agents.worker`` process; its HTTP API on ``port``."""
-
-    env: dict[str, str]
-    data_dir: Path
-    args: list[str] = field(default_factory=list)
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
-    name = "worker"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def argv(self) -> list[str]:
-        return [sys.executable, "-m", "durable_agents.worker", "--app", "agent_app.worker:worker",
-                "--http-port", str(self.port), *self.args]
-
-    def is_ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/api/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
 
 
 @dataclass
