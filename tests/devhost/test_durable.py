@@ -245,6 +245,25 @@ def test_sigterm_lets_a_running_activity_finish_and_keeps_its_result(tmp_path: P
     assert (state / "flaky-graceful").read_text() == "1"
 
 
+def test_an_activity_still_running_at_sigterm_can_reach_the_host_through_its_durable_client(tmp_path: Path) -> None:
+    data, env = tmp_path / "data", {"TEST_STATE_DIR": str(tmp_path)}
+    server = Devhost(app_dir=APP, data_dir=data, env=env).start()
+    try:
+        httpx.post(f"{server.url}/runtime/webhooks/durabletask/orchestrators/asks_the_host_late/asking")
+        time.sleep(0.5)  # the activity asks after 2 s, while the host drains its running work
+        assert server.stop() == 0
+    finally:
+        server.stop()
+    again = Devhost(app_dir=APP, data_dir=data, env=env).start()
+    try:
+        with httpx.Client(base_url=f"{again.url}/runtime/webhooks/durabletask", timeout=30) as api:
+            status = wait(api, "asking")
+    finally:
+        again.stop()
+    # Its call reached the draining host, so the activity's result is its answer, not a failure to connect.
+    assert (status["runtimeStatus"], status["output"]) == ("Completed", "asking was Running")
+
+
 def test_a_missing_setting_in_host_json_stops_the_start_with_a_clear_error(tmp_path: Path) -> None:
     app = tmp_path / "app"
     shutil.copytree(APP, app)

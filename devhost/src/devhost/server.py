@@ -112,11 +112,13 @@ class Host:
                     return
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False
-                client_transport.uninstall(f"{self.base_url}{WEBHOOK_PATH}/")
                 if self.sidecar is not None:
                     self.sidecar.close()  # workers may still complete what they hold while the engine stops
                 await self.timers.stop()
+                # The server no longer listens, so work that runs on while the engine drains reaches the engine
+                # through the in-process transport alone; without it, such a call would fail and be committed.
                 await self.engine.stop()
+                client_transport.uninstall(f"{self.base_url}{WEBHOOK_PATH}/")
                 if self.sidecar is not None:
                     await self.sidecar.stop()
                 self.invoker.shutdown()

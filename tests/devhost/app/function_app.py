@@ -37,6 +37,20 @@ def slow_once(context: df.DurableOrchestrationContext):
     return (yield context.call_activity("flaky", {"name": context.instance_id, "fails": 0, "delay": 2}))
 
 
+@app.orchestration_trigger(context_name="context")
+def asks_the_host_late(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("ask_the_host", {"name": context.instance_id, "delay": 2}))
+
+
+@app.activity_trigger(input_name="arg")
+@app.durable_client_input(client_name="client")
+async def ask_the_host(arg: dict, client: df.DurableOrchestrationClient) -> str:
+    """Uses its durable client after a while: at a graceful stop that comes first, it is still running then."""
+    await asyncio.sleep(arg["delay"])
+    status = await client.get_status(arg["name"])
+    return f"{arg['name']} was {status.runtime_status.value}"
+
+
 @app.route(route="boom", methods=["GET"])
 def boom(req: func.HttpRequest) -> str:
     raise ValueError("kaboom")
