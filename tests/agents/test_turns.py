@@ -94,6 +94,25 @@ def test_a_canceled_running_turn_hands_on_to_the_next(api: httpx.Client, model: 
     assert user_turns(api, "cancel-2") == ["cancel-2 second"]
 
 
+def test_a_run_terminated_from_elsewhere_does_not_keep_the_turn(host: Devhost, api: httpx.Client,
+                                                                  model: ModelServer) -> None:
+    model.say("never finished", delay=5)
+    first = submit(api, "ended-1 first", "ended-1")
+    wait_run(api, first, {"running"})
+    # Ended by the management API (as the dashboard does), so the run itself never hands its turn on.
+    terminated = httpx.post(f"{host.url}/runtime/webhooks/durabletask/instances/{first}/terminate",
+                            params={"reason": "stuck", "taskHub": "agenttests"})
+    assert terminated.status_code == 202, terminated.text
+    assert wait_run(api, first, DONE)["status"] == "canceled"
+    queue = api.get("/agents/assistant/sessions/ended-1").json()["queue"]
+    assert [entry["run_id"] for entry in queue] == [first]  # it still holds the turn
+    second = submit(api, "ended-1 second", "ended-1")
+    # The run behind it sees that it ended and takes it out of the queue, at once rather than at its next look.
+    assert wait_run(api, second, DONE, timeout=15)["status"] == "completed"
+    assert user_turns(api, "ended-1") == ["ended-1 second"]
+    assert api.get("/agents/assistant/sessions/ended-1").json()["queue"] == []
+
+
 def test_different_sessions_do_not_wait_for_each_other(api: httpx.Client, model: ModelServer) -> None:
     model.say("slow answer", delay=3)
     slow = submit(api, "parallel-1 slow", "parallel-1")
