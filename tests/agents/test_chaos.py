@@ -1,5 +1,8 @@
 """Chaos: the host is killed (kill -9, or SIGTERM) at random moments while many runs with tool calls go on.
 
+The host is devhost serving the Functions app, or the self-hosted worker (its scheduler, ``devhost scheduler``,
+stays up: the worker is what a deployment restarts).
+
 Afterwards every run has completed, every session's transcript holds each turn once, in order, whole, and each
 seeing the turns before it, and no model call whose reply had fully arrived was made again. Figures are printed
 (``pytest -s``) for the issue notes.
@@ -11,6 +14,7 @@ import random
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,8 +22,9 @@ import pytest
 
 from durable_agents import AgentClient
 from tests.agents.helpers import wait_run
+from tests.fixtures.agent_app import app_env
 from tests.fixtures.model_server import ModelServer, Reply
-from tests.fixtures.processes import Devhost
+from tests.fixtures.processes import Devhost, Scheduler, WorkerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +34,7 @@ MAX_CRASHES = 12
 # A reply that arrived this long before a crash has had time to be journaled; a repeat of it is a failure. A repeat
 # of one that arrived closer to the crash is inside the window the README states, and is counted apart.
 JOURNAL_MARGIN_SECONDS = 0.25
+Host = Devhost | WorkerProcess
 
 
 def turn_text(session: int, turn: int) -> str:
@@ -53,7 +59,7 @@ def call_key(request: dict[str, Any]) -> tuple[str, str]:
     return users[-1], "answer" if messages[-1]["role"] == "tool" else "tool"
 
 
-def submit_all(host: Devhost) -> list[list[str]]:
+def submit_all(host: Host) -> list[list[str]]:
     runs: list[list[str]] = [[] for _ in range(SESSIONS)]
     with AgentClient(host.url) as client:
         for turn in range(TURNS):
@@ -63,7 +69,7 @@ def submit_all(host: Devhost) -> list[list[str]]:
     return runs
 
 
-def all_done(host: Devhost, runs: list[list[str]]) -> bool:
+def all_done(host: Host, runs: list[list[str]]) -> bool:
     try:
         with httpx.Client(base_url=f"{host.url}/api", timeout=5) as api:
             return all(api.get(f"/runs/{r}").json().get("status") in ("completed", "failed")
@@ -72,13 +78,13 @@ def all_done(host: Devhost, runs: list[list[str]]) -> bool:
         return False
 
 
-def crash_repeatedly(host: Devhost, runs: list[list[str]], crash: str, rng: random.Random) -> list[float]:
+def crash_repeatedly(host: Host, runs: list[list[str]], crash: str, rng: random.Random) -> list[float]:
     """Crash the host at random moments until the runs are done or MAX_CRASHES; returns when each crash came."""
     crashes: list[float] = []
     while len(crashes) < MAX_CRASHES and not all_done(host, runs):
         time.sleep(rng.uniform(0.2, 1.0))
         crashes.append(time.monotonic())
-        if crash == "kill":
+        if crash.endswith("kill"):
             host.kill()
         else:
             host.stop()
@@ -86,7 +92,7 @@ def crash_repeatedly(host: Devhost, runs: list[list[str]], crash: str, rng: rand
     return crashes
 
 
-def check(host: Devhost, model: ModelServer, runs: list[list[str]], crashes: list[float], crash: str) -> None:
+def check(host: Host, model: ModelServer, runs: list[list[str]], crashes: list[float], crash: str) -> None:
     lost = duplicated = out_of_order = broken = 0
     with httpx.Client(base_url=f"{host.url}/api", timeout=60) as api:
         statuses = Counter(wait_run(api, r, {"completed", "failed", "canceled"}, timeout=180)["status"]
@@ -141,12 +147,30 @@ def check(host: Devhost, model: ModelServer, runs: list[list[str]], crashes: lis
     assert (lost, duplicated, out_of_order, broken, stale, repeated) == (0, 0, 0, 0, 0, 0)
 
 
-@pytest.mark.parametrize("crash", ["kill", "sigterm"])
-def test_runs_survive_crashes_at_random_moments(start_app: Any, model: ModelServer, crash: str) -> None:
+def chaos(host: Host, model: ModelServer, crash: str) -> None:
     seed = random.randrange(1 << 30)
     print(f"\nchaos seed {seed}")
-    model.responder = scripted
-    host: Devhost = start_app()
     runs = submit_all(host)
     crashes = crash_repeatedly(host, runs, crash, random.Random(seed))
     check(host, model, runs, crashes, crash)
+
+
+@pytest.mark.parametrize("crash", ["kill", "sigterm"])
+def test_runs_survive_crashes_at_random_moments(start_app: Any, model: ModelServer, crash: str) -> None:
+    model.responder = scripted
+    chaos(start_app(), model, crash)
+
+
+@pytest.mark.parametrize("crash", ["kill", "sigterm"])
+def test_runs_on_a_self_hosted_worker_survive_its_crashes_at_random_moments(model: ModelServer, tmp_path: Path,
+                                                                            crash: str) -> None:
+    model.responder = scripted
+    scheduler = Scheduler(tmp_path / "scheduler").start()
+    hub = f"Endpoint=http://localhost:{scheduler.port};Authentication=None;TaskHub=chaos"
+    worker = WorkerProcess({**app_env(model, tmp_path), "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": hub},
+                           tmp_path / "worker")
+    try:
+        chaos(worker.start(), model, f"worker {crash}")
+    finally:
+        worker.stop()
+        scheduler.stop()
