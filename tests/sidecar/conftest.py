@@ -10,6 +10,7 @@ import inspect
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,14 @@ from tests.fixtures.processes import Scheduler
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheduler]:
     server = Scheduler(tmp_path_factory.mktemp("scheduler") / "data").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def crashing(tmp_path: Path) -> Iterator[Scheduler]:
+    """A scheduler of the test's own, for a test that kills it."""
+    server = Scheduler(tmp_path / "data").start()
     yield server
     server.stop()
 

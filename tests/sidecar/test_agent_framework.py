@@ -147,13 +147,6 @@ def test_an_orchestration_runs_the_agent_twice_in_one_session(
     assert texts(model.chat_requests()[-1]) == [("user", "turn one"), ("assistant", "one"), ("user", "turn two")]
 
 
-@pytest.fixture
-def crashing(tmp_path: Path) -> Iterator[Scheduler]:
-    server = Scheduler(tmp_path / "data").start()
-    yield server
-    server.stop()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("form", FORMS)
 def test_kill_9_of_devhost_in_the_middle_of_a_run(form: str, crashing: Scheduler, hub: str, model: ModelServer,

@@ -4,7 +4,6 @@ while a scheduled entity signal waits for its time (it arrives then)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,13 +34,6 @@ def chain(ctx: task.OrchestrationContext, _: Any) -> Any:
     for i in range(STEPS):
         results.append((yield ctx.call_activity(step, input=i)))
     return results
-
-
-@pytest.fixture
-def crashing(tmp_path: Path) -> Iterator[Scheduler]:
-    server = Scheduler(tmp_path / "data").start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.slow

@@ -8,9 +8,7 @@ are durable, and a lock whose orchestration ended without releasing it is releas
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import durabletask.internal.orchestrator_service_pb2 as pb
@@ -107,13 +105,6 @@ def test_a_lock_its_orchestration_never_released_is_released_by_clean_entity_sto
         assert client.clean_entity_storage().orphaned_locks_released == 1
         _wait_for(lambda: client.get_entity(account).get_state(int) == 2)  # type: ignore[union-attr]
     assert not _metadata(scheduler, hub, account).HasField("lockedBy")
-
-
-@pytest.fixture
-def crashing(tmp_path: Path) -> Iterator[Scheduler]:
-    server = Scheduler(tmp_path / "data").start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.slow
